@@ -1,0 +1,292 @@
+/* crossent: header-only C99 kernels (the single source of numerical truth).
+ *
+ * The hot kernels (cx_math.inc, cx_lse.inc, ...) are compiled once per ISA
+ * level in this one header -- portable baseline, AVX2+FMA, AVX-512 -- with
+ * per-function target attributes, and one of them is chosen at run time by a
+ * CPU check (cx_select_isa) through a table of function pointers.  Wheels so
+ * run on any x86-64 and still use the widest vectors the machine has;
+ * CROSSENT_SIMD=baseline forces the portable path.  Results of the paths may
+ * differ in the last ulp (FMA), never beyond the documented accuracy.
+ *
+ * No fast-math anywhere: inf, NaN and signed zeros keep their IEEE meaning.
+ */
+#ifndef CROSSENT_H
+#define CROSSENT_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#define CX_INLINE static __forceinline
+#else
+#define CX_INLINE static inline __attribute__((always_inline))
+#endif
+
+#define CX_INFINITY ((double)INFINITY)
+#define CX_NAN ((double)NAN)
+#define CX_LOG2E 1.4426950408889634
+#define CX_LN2_HI 0.6931471803691238      /* 0x3fe62e42fee00000: k * LN2_HI exact */
+#define CX_LN2_LO 1.9082149292705877e-10
+#define CX_ROUND_SHIFT 6755399441055744.0 /* 1.5 * 2^52: adding it rounds to an integer */
+
+/* Blocking, fixed by the shape alone (never by the thread count), so that
+ * every n_threads gives bitwise the same result. */
+#define CX_BLOCK 2048  /* elements per block of a long row (16 KiB of doubles) */
+#define CX_CHUNK 64    /* elements per partial sum inside a block */
+#define CX_GROUP 64    /* blocks per group: the parallel unit of one long row */
+#define CX_GROUP_LEN ((ptrdiff_t)CX_BLOCK * CX_GROUP)
+#define CX_TILE_W 64   /* reductions side by side in the across-rows kernel */
+#define CX_TILE_N 32   /* rows per slab of that kernel */
+
+static inline uint64_t cx_bits_f64(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+static inline double cx_from_bits_f64(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+
+/* ---- partials of log-sum-exp (scalar, ISA-independent) ------------------ */
+
+/* A row summarised: logsumexp = m + log1p(rest). */
+typedef struct { double m; double rest; } cx_lse_acc;
+/* Weighted: sum b exp(x) = exp(m) * (ones + rest). */
+typedef struct { double m; double ones; double rest; } cx_lse_wacc;
+
+static inline double cx_log1p(double x) { return log1p(x); }
+
+static inline cx_lse_acc cx_lse_combine(cx_lse_acc a, cx_lse_acc b)
+{
+    if (b.m > a.m) { cx_lse_acc t = a; a = b; b = t; }
+    if (b.m == -CX_INFINITY)          /* nothing to add (rest is 0 or NaN) */
+        a.rest += b.rest;
+    else if (a.m == b.m)
+        a.rest += 1.0 + b.rest;
+    else
+        a.rest += (1.0 + b.rest) * exp(b.m - a.m);
+    return a;
+}
+
+static inline double cx_lse_value(cx_lse_acc a) { return a.m + log1p(a.rest); }
+
+static inline cx_lse_wacc cx_lse_wcombine(cx_lse_wacc a, cx_lse_wacc b)
+{
+    if (b.m > a.m) { cx_lse_wacc t = a; a = b; b = t; }
+    if (b.m == -CX_INFINITY) {
+        a.rest += b.rest;
+    } else if (a.m == b.m) {
+        a.ones += b.ones;
+        a.rest += b.rest;
+    } else {
+        a.rest += (b.ones + b.rest) * exp(b.m - a.m);
+    }
+    return a;
+}
+
+/* log |ones + rest| + m and the sign of the sum (-1, 0, +1). */
+static inline double cx_lse_wvalue(cx_lse_wacc a, double *sign)
+{
+    double s = a.ones + a.rest;
+    if (s != s || a.m != a.m) { *sign = CX_NAN; return CX_NAN; }
+    if (s == 0.0 || a.m == -CX_INFINITY) { *sign = 0.0; return -CX_INFINITY; }
+    *sign = s > 0.0 ? 1.0 : -1.0;
+    double lg;
+    if (a.ones != 0.0 && fabs(a.rest) < fabs(a.ones))
+        lg = log(fabs(a.ones)) + log1p(a.rest / a.ones);
+    else
+        lg = log(fabs(s));
+    return a.m + lg;
+}
+
+/* Pairwise sum of v[0..n) (overwrites v). */
+static inline double cx_pairwise_sum(double *v, ptrdiff_t n)
+{
+    if (n == 0)
+        return 0.0;
+    while (n > 1) {
+        ptrdiff_t half = n / 2;
+        for (ptrdiff_t i = 0; i < half; i++)
+            v[i] = v[2 * i] + v[2 * i + 1];
+        if (n & 1)
+            v[half] = v[n - 1];
+        n = half + (n & 1);
+    }
+    return v[0];
+}
+
+/* Pairwise combination of a stream of partials in O(log n) space: a binary
+ * counter merges equal-sized neighbours, so the tree depends on n alone. */
+typedef struct {
+    cx_lse_acc item[64];
+    ptrdiff_t size[64];
+    int top;
+} cx_pairwise_stack;
+
+static inline void cx_pairwise_init(cx_pairwise_stack *st) { st->top = 0; }
+
+static inline void cx_pairwise_push(cx_pairwise_stack *st, cx_lse_acc a)
+{
+    st->item[st->top] = a;
+    st->size[st->top] = 1;
+    st->top++;
+    while (st->top >= 2 && st->size[st->top - 1] == st->size[st->top - 2]) {
+        st->item[st->top - 2] = cx_lse_combine(st->item[st->top - 2], st->item[st->top - 1]);
+        st->size[st->top - 2] *= 2;
+        st->top--;
+    }
+}
+
+static inline cx_lse_acc cx_pairwise_result(const cx_pairwise_stack *st)
+{
+    cx_lse_acc acc = {-CX_INFINITY, 0.0};
+    if (st->top == 0)
+        return acc;
+    acc = st->item[st->top - 1];
+    for (int i = st->top - 2; i >= 0; i--)
+        acc = cx_lse_combine(st->item[i], acc);
+    return acc;
+}
+
+/* ---- the ISA levels ----------------------------------------------------- */
+
+#define CX_CAT_(a, b) a##_##b
+#define CX_CAT(a, b) CX_CAT_(a, b)
+#define CX_FN(name) CX_CAT(name, CX_ISA)
+#define CX_TN(name) CX_CAT(CX_CAT(name, CX_TS), CX_ISA)
+
+/* cx_isa.inc instantiates every kernel for the ISA named by CX_ISA. */
+
+/* baseline: whatever the compiler targets by default (SSE2 on x86-64) */
+#define CX_ISA base
+#include "cx_isa.inc"
+#undef CX_ISA
+
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define CX_HAVE_X86_DISPATCH 1
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,bmi2"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,bmi2")
+#endif
+#define CX_ISA avx2
+#include "cx_isa.inc"
+#undef CX_ISA
+#if defined(__clang__)
+#pragma clang attribute pop
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,bmi2"))), apply_to = function)
+#else
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,bmi2")
+#endif
+#define CX_ISA avx512
+#include "cx_isa.inc"
+#undef CX_ISA
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif /* x86 dispatch */
+
+/* ---- run-time choice ---------------------------------------------------- */
+
+enum { CX_ISA_BASE = 0, CX_ISA_AVX2 = 1, CX_ISA_AVX512 = 2 };
+
+static inline const char *cx_isa_name(int isa)
+{
+    return isa == CX_ISA_AVX512 ? "avx512" : isa == CX_ISA_AVX2 ? "avx2" : "baseline";
+}
+
+/* The widest level this CPU (and OS) supports, unless CROSSENT_SIMD says
+ * otherwise ("baseline", "avx2" or "avx512", capped at what the CPU has). */
+static inline int cx_select_isa(void)
+{
+    int best = CX_ISA_BASE;
+#ifdef CX_HAVE_X86_DISPATCH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+        && __builtin_cpu_supports("bmi2"))
+        best = CX_ISA_AVX2;
+    if (best == CX_ISA_AVX2 && __builtin_cpu_supports("avx512f")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512bw"))
+        best = CX_ISA_AVX512;
+#endif
+    const char *want = getenv("CROSSENT_SIMD");
+    if (want != NULL) {
+        int w = best;
+        if (strcmp(want, "baseline") == 0) w = CX_ISA_BASE;
+        else if (strcmp(want, "avx2") == 0) w = CX_ISA_AVX2;
+        else if (strcmp(want, "avx512") == 0) w = CX_ISA_AVX512;
+        if (w < best) best = w;
+    }
+    return best;
+}
+
+/* Function-pointer tables, one per family, filled for the chosen level. */
+#define CX_PICK(isa, name)                                                      \
+    ((isa) == CX_ISA_AVX512 ? CX_PICK_512(name) : (isa) == CX_ISA_AVX2 ? CX_PICK_256(name) : name##_base)
+#ifdef CX_HAVE_X86_DISPATCH
+#define CX_PICK_512(name) name##_avx512
+#define CX_PICK_256(name) name##_avx2
+#else
+#define CX_PICK_512(name) name##_base
+#define CX_PICK_256(name) name##_base
+#endif
+
+#define CX_LSE_TABLE_FIELDS(T, TS)                                                         \
+    cx_lse_acc (*lse_row_##TS)(const T *, ptrdiff_t, ptrdiff_t);                           \
+    double (*logsumexp_row_##TS)(const T *, ptrdiff_t, ptrdiff_t);                         \
+    void (*log_softmax_write_##TS)(const T *, ptrdiff_t, ptrdiff_t, T *, ptrdiff_t, cx_lse_acc); \
+    void (*softmax_write_##TS)(const T *, ptrdiff_t, ptrdiff_t, T *, ptrdiff_t, cx_lse_acc);     \
+    void (*log_softmax_row_##TS)(const T *, ptrdiff_t, ptrdiff_t, T *, ptrdiff_t);          \
+    void (*softmax_row_##TS)(const T *, ptrdiff_t, ptrdiff_t, T *, ptrdiff_t);              \
+    cx_lse_acc (*lse_group_##TS)(const T *, ptrdiff_t, ptrdiff_t);                         \
+    void (*lse_cols_##TS)(const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, double *, double *); \
+    void (*lse_cols_finish_##TS)(ptrdiff_t, const double *, const double *, T *, ptrdiff_t); \
+    void (*log_softmax_cols_write_##TS)(const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, \
+                                        const double *, const double *, T *, ptrdiff_t, ptrdiff_t); \
+    void (*softmax_cols_write_##TS)(const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,  \
+                                    const double *, const double *, T *, ptrdiff_t, ptrdiff_t); \
+    cx_lse_wacc (*lse_weighted_row_##TS)(const T *, ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t); \
+    void (*log_expit_##TS)(const T *, ptrdiff_t, T *, ptrdiff_t, ptrdiff_t);                \
+    void (*norm_logpdf_##TS)(const T *, ptrdiff_t, const T *, ptrdiff_t, const T *, ptrdiff_t, \
+                             T *, ptrdiff_t, ptrdiff_t);
+
+typedef struct {
+    int isa;
+    CX_LSE_TABLE_FIELDS(float, f32)
+    CX_LSE_TABLE_FIELDS(double, f64)
+} cx_lse_table;
+
+#define CX_LSE_TABLE_FILL(t, isa, TS)                                              \
+    (t)->lse_row_##TS = CX_PICK(isa, cx_lse_row_##TS);                             \
+    (t)->logsumexp_row_##TS = CX_PICK(isa, cx_logsumexp_row_##TS);                 \
+    (t)->log_softmax_write_##TS = CX_PICK(isa, cx_log_softmax_write_##TS);         \
+    (t)->softmax_write_##TS = CX_PICK(isa, cx_softmax_write_##TS);                 \
+    (t)->log_softmax_row_##TS = CX_PICK(isa, cx_log_softmax_row_##TS);             \
+    (t)->softmax_row_##TS = CX_PICK(isa, cx_softmax_row_##TS);                     \
+    (t)->lse_group_##TS = CX_PICK(isa, cx_lse_group_##TS);                         \
+    (t)->lse_cols_##TS = CX_PICK(isa, cx_lse_cols_##TS);                           \
+    (t)->lse_cols_finish_##TS = CX_PICK(isa, cx_lse_cols_finish_##TS);             \
+    (t)->log_softmax_cols_write_##TS = CX_PICK(isa, cx_log_softmax_cols_write_##TS); \
+    (t)->softmax_cols_write_##TS = CX_PICK(isa, cx_softmax_cols_write_##TS);       \
+    (t)->lse_weighted_row_##TS = CX_PICK(isa, cx_lse_weighted_row_##TS);           \
+    (t)->log_expit_##TS = CX_PICK(isa, cx_log_expit_##TS);                         \
+    (t)->norm_logpdf_##TS = CX_PICK(isa, cx_norm_logpdf_##TS);
+
+static inline void cx_lse_table_init(cx_lse_table *t)
+{
+    int isa = cx_select_isa();
+    t->isa = isa;
+    CX_LSE_TABLE_FILL(t, isa, f32)
+    CX_LSE_TABLE_FILL(t, isa, f64)
+}
+
+/* Elementary functions for callers that want them one value at a time
+ * (and for the accuracy tests): the chosen ISA's scalar code path. */
+static inline double cx_exp_f64(double x) { return cx_exp_f64_base(x); }
+static inline double cx_log1p_f64(double x) { return cx_log1p_f64_base(x); }
+
+#endif /* CROSSENT_H */

@@ -1,0 +1,153 @@
+"""Build of crossent's compiled core.
+
+The Extension list, the OpenMP probe, per-compiler flags, and copying the csrc
+headers into the package (``crossent/include``) so that wheels ship them.
+
+Environment switches:
+
+* ``CROSSENT_NO_OPENMP=1`` builds without OpenMP (serial kernels).
+* ``CROSSENT_DEBUG=1`` builds with ``-O0 -g`` (for sanitizers and debuggers).
+"""
+
+import os
+import shutil
+import sys
+import sysconfig
+import tempfile
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).resolve().parent
+CSRC = HERE / "csrc"
+PKG_INCLUDE = HERE / "src" / "crossent" / "include"
+
+# Families of kernels: one Cython module each.
+MODULES = ["kernels", "_common", "_plan", "_logsumexp", "_elementwise"]
+
+OPENMP_PROBE = textwrap.dedent(
+    """
+    #include <omp.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        return n > 0 ? 0 : 1;
+    }
+    """
+)
+
+
+def copy_headers():
+    """Copy csrc/*.h into the package so wheels and get_include() carry them."""
+    if not CSRC.is_dir():  # building from an sdist that already has them
+        return
+    PKG_INCLUDE.mkdir(parents=True, exist_ok=True)
+    for header in [*CSRC.glob("*.h"), *CSRC.glob("*.inc")]:
+        shutil.copy2(header, PKG_INCLUDE / header.name)
+
+
+def compiler_kind(compiler):
+    if compiler.compiler_type == "msvc":
+        return "msvc"
+    cc = " ".join(getattr(compiler, "compiler", []) or [sysconfig.get_config_var("CC") or "cc"])
+    if sys.platform == "darwin" and "gcc" not in cc:
+        return "apple-clang"
+    return "clang" if "clang" in cc else "gcc"
+
+
+def openmp_flags(kind):
+    """(compile flags, link flags) that turn OpenMP on for this compiler."""
+    if kind == "msvc":
+        return ["/openmp"], []
+    if kind == "apple-clang":
+        return ["-Xpreprocessor", "-fopenmp"], ["-lomp"]
+    return ["-fopenmp"], ["-fopenmp"]
+
+
+def base_flags(kind):
+    """Optimisation flags. Never the fast-math family: inf/NaN keep IEEE meaning."""
+    if kind == "msvc":
+        return ["/O2", "/fp:precise"]
+    if os.environ.get("CROSSENT_DEBUG"):
+        opt = ["-O0", "-g"]
+    else:
+        opt = ["-O3"]
+    return opt + [
+        "-fno-math-errno",
+        "-fno-trapping-math",
+        "-fopenmp-simd",
+        "-Wno-unused-function",
+        "-Wno-unreachable-code",
+    ]
+
+
+def probe_openmp(compiler, cflags, lflags):
+    """Compile and link a one-line OpenMP program; True if it works."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "probe.c"
+        src.write_text(OPENMP_PROBE)
+        try:
+            objs = compiler.compile([str(src)], output_dir=tmp, extra_postargs=cflags)
+            compiler.link_executable(objs, "probe", output_dir=tmp, extra_postargs=lflags)
+        except Exception:  # any compiler or linker failure means "no OpenMP"
+            return False
+    return True
+
+
+class BuildExt(build_ext):
+    """Add per-compiler flags and OpenMP (when the probe succeeds)."""
+
+    def build_extensions(self):
+        kind = compiler_kind(self.compiler)
+        cflags = base_flags(kind)
+        omp_c, omp_l = openmp_flags(kind)
+        use_omp = not os.environ.get("CROSSENT_NO_OPENMP")
+        if use_omp and not probe_openmp(self.compiler, omp_c, omp_l):
+            warnings.warn("crossent: OpenMP not available; building serial kernels")
+            use_omp = False
+        if not use_omp:
+            print("crossent: building WITHOUT OpenMP (serial kernels)")
+        config = {
+            "compiler": kind,
+            "cflags": " ".join(cflags + (omp_c if use_omp else [])),
+            "openmp": "yes" if use_omp else "no",
+        }
+        for ext in self.extensions:
+            ext.extra_compile_args = cflags + (omp_c if use_omp else [])
+            ext.extra_link_args = omp_l if use_omp else []
+            ext.define_macros = ext.define_macros + [
+                ("CROSSENT_BUILD_CONFIG", '"' + repr(config).replace('"', "'") + '"'),
+            ]
+        super().build_extensions()
+
+
+def extensions():
+    common = dict(
+        include_dirs=[str(CSRC) if CSRC.is_dir() else str(PKG_INCLUDE), numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+    )
+    exts = [
+        Extension(f"crossent.{name}", [f"src/crossent/{name}.pyx"], **common)
+        for name in MODULES
+    ]
+    return cythonize(
+        exts,
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+            "embedsignature": True,
+        },
+    )
+
+
+copy_headers()
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

@@ -1,0 +1,80 @@
+"""crossent: fast, exact log-sum-exp, softmax and negative log-likelihood kernels.
+
+Primitives with SciPy's signatures (``logsumexp``, ``softmax``, ``log_softmax``,
+``log_expit``, ``norm_logpdf``), compiled in Cython over header-only C with
+OpenMP, on NumPy arrays.  ``crossent.reference`` holds the plain NumPy
+statement of every function; ``from crossent cimport kernels`` gives compiled
+callers the row kernels.
+"""
+import os as _os
+
+from crossent._logsumexp import logsumexp, log_softmax, softmax
+from crossent._elementwise import log_expit, norm_logpdf
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "log_expit",
+    "norm_logpdf",
+    "get_include",
+    "show_config",
+    "__version__",
+]
+
+
+def get_include():
+    """The folder of crossent's C headers, for C callers and ``include_dirs``.
+
+    Returns
+    -------
+    str
+        Path of ``crossent/include`` (``crossent.h`` and the kernel sources it
+        includes).  Cython callers need only ``from crossent cimport kernels``.
+
+    Examples
+    --------
+    >>> import os, crossent
+    >>> os.path.isfile(os.path.join(crossent.get_include(), "crossent.h"))
+    True
+    """
+    return _os.path.join(_os.path.dirname(__file__), "include")
+
+
+def show_config():
+    """Print how crossent was built and what it runs on this machine.
+
+    Compiler, flags, OpenMP runtime and version, the SIMD path chosen at run
+    time (``CROSSENT_SIMD=baseline`` forces the portable one) and the default
+    thread count.
+
+    Examples
+    --------
+    >>> import crossent
+    >>> crossent.show_config()  # doctest: +SKIP
+    """
+    from crossent._common import _config
+
+    cfg = _config()
+    build = cfg["build"]
+    print(f"crossent {__version__}")
+    print(f"  build          : {build}")
+    omp = f"yes (OpenMP {cfg['openmp_version']}, {_openmp_runtime()})" if cfg["openmp"] else "no (serial)"
+    print(f"  openmp         : {omp}")
+    print(f"  simd path      : {cfg['simd']}")
+    print(f"  default threads: {cfg['max_threads']}")
+
+
+def _openmp_runtime():
+    """The OpenMP runtime library loaded in this process, as threadpoolctl sees it."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "runtime unknown: threadpoolctl not installed"
+    libs = [i for i in threadpool_info() if i.get("user_api") == "openmp"]
+    if not libs:
+        return "runtime not found"
+    lib = libs[0]
+    return f"{lib.get('internal_api')} {lib.get('version') or ''} {lib.get('filepath')}".strip()

@@ -1,0 +1,147 @@
+# cython: language_level=3
+"""Shared front helpers (argument checks, dtype rules) and the build report."""
+import os
+import numpy as np
+cimport numpy as cnp
+
+from crossent cimport _openmp
+from crossent._csrc cimport cx_lse_table, cx_lse_table_init, cx_isa_name
+
+cnp.import_array()
+
+# Below this many elements a kernel runs on the calling thread: waking a team
+# costs microseconds.
+cdef Py_ssize_t SERIAL_BELOW = 32768
+
+cdef object F32 = np.dtype(np.float32)
+cdef object F64 = np.dtype(np.float64)
+
+
+cdef int resolve_threads(object n_threads, Py_ssize_t work) except -1:
+    """The thread count for a kernel over `work` elements."""
+    cdef Py_ssize_t n
+    if n_threads is None:
+        n = _openmp.omp_get_max_threads()
+    else:
+        if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)):
+            raise TypeError(f"n_threads must be an int or None, got {type(n_threads).__name__}")
+        n = n_threads
+        if n <= 0:
+            raise ValueError(f"n_threads must be positive, got {n}")
+    if work < SERIAL_BELOW or not _openmp.CX_HAVE_OPENMP:
+        return 1
+    return <int>min(n, 1 << 16)
+
+
+cdef object float_dtype(object x, str name):
+    """The computation dtype of an array argument (API.md dtype rules)."""
+    cdef object dt = x.dtype
+    cdef str kind = dt.kind
+    if kind == "f":
+        if dt.itemsize == 8:
+            return F64
+        if dt.itemsize <= 4:
+            return F32
+        raise TypeError(f"{name}: dtype {dt} is not supported (float32/float64)")
+    if kind in "iub":
+        return F64
+    if kind == "c":
+        raise TypeError(f"{name}: complex input is not supported")
+    raise TypeError(f"{name}: dtype {dt} is not a real number type")
+
+
+cdef cnp.ndarray as_float_array(object x, str name, object dtype=None):
+    """`x` as an ndarray of float32/float64 in native byte order.
+
+    Copies only when the dtype or byte order must change."""
+    cdef cnp.ndarray arr
+    if type(x) is np.ndarray:
+        arr = <cnp.ndarray>x
+    else:
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name}: cannot convert {type(x).__name__} to an array") from exc
+        if arr.dtype == object:
+            raise TypeError(f"{name}: cannot convert {type(x).__name__} to a numeric array")
+    if dtype is None:
+        dtype = float_dtype(arr, name)
+    elif arr.dtype.kind == "c":
+        raise TypeError(f"{name}: complex input is not supported")
+    elif arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: dtype {arr.dtype} is not a real number type")
+    if arr.dtype is not dtype and arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    elif not arr.dtype.isnative:
+        arr = arr.astype(dtype)
+    return arr
+
+
+cdef tuple normalize_axes(object axis, int ndim):
+    """Sorted tuple of distinct axes in [0, ndim) from None / int / tuple."""
+    cdef list out = []
+    cdef Py_ssize_t a
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, tuple) else (axis,)
+    for item in items:
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)):
+            raise TypeError(f"axis must be an int, a tuple of ints or None, got {type(item).__name__}")
+        a = item
+        if a < -ndim or a >= ndim:
+            raise np.exceptions.AxisError(f"axis {a} is out of bounds for array of dimension {ndim}")
+        if a < 0:
+            a += ndim
+        if a in out:
+            raise ValueError(f"axis: repeated axis {a}")
+        out.append(a)
+    out.sort()
+    return tuple(out)
+
+
+cdef cnp.ndarray check_out(object out, tuple shape, object dtype):
+    """`out` if it is a writable array of exactly this shape and dtype."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>out
+    if (<object>arr).shape != shape:
+        raise ValueError(f"out has shape {(<object>arr).shape}, the result has shape {shape}")
+    if arr.dtype != dtype or not arr.dtype.isnative:
+        raise TypeError(f"out has dtype {arr.dtype}, the result has dtype {np.dtype(dtype)}")
+    if not arr.flags.writeable:
+        raise ValueError("out is read-only")
+    return arr
+
+
+cdef int check_overlap(cnp.ndarray out, cnp.ndarray x, str name) except -1:
+    """Allow out to be exactly x (in place); refuse any other overlap."""
+    if not np.may_share_memory(out, x):
+        return 0
+    if (cnp.PyArray_DATA(out) == cnp.PyArray_DATA(x) and (<object>out).shape == (<object>x).shape
+            and (<object>out).strides == (<object>x).strides):
+        return 0
+    if np.shares_memory(out, x, max_work=1_000_000):
+        raise ValueError(f"out overlaps {name} partially; pass {name} itself for in-place work")
+    return 0
+
+
+def _config():
+    """Build and run-time facts for show_config()."""
+    cdef cx_lse_table table
+    cx_lse_table_init(&table)
+    return {
+        "openmp": bool(_openmp.CX_HAVE_OPENMP),
+        "openmp_version": int(_openmp.CX_OPENMP_VERSION),
+        "simd": cx_isa_name(table.isa).decode(),
+        "max_threads": int(_openmp.omp_get_max_threads()),
+        "build": CROSSENT_BUILD_CONFIG.decode(),
+    }
+
+
+cdef extern from *:
+    """
+    #ifndef CROSSENT_BUILD_CONFIG
+    #define CROSSENT_BUILD_CONFIG "{}"
+    #endif
+    """
+    const char *CROSSENT_BUILD_CONFIG
