@@ -27,8 +27,8 @@ HERE = Path(__file__).resolve().parent
 CSRC = HERE / "csrc"
 PKG_INCLUDE = HERE / "src" / "crossent" / "include"
 
-# Families of kernels: one Cython module each.
-MODULES = ["kernels", "_common", "_plan", "_logsumexp", "_elementwise"]
+# One Cython module per family of kernels (plus the shared front helpers).
+MODULES = sorted(p.stem for p in (HERE / "src" / "crossent").glob("*.pyx"))
 
 OPENMP_PROBE = textwrap.dedent(
     """

@@ -284,6 +284,10 @@ static inline void cx_lse_table_init(cx_lse_table *t)
     CX_LSE_TABLE_FILL(t, isa, f64)
 }
 
+/* The other families' tables (same pattern as cx_lse_table). */
+#include "cx_ce_table.h"
+#include "cx_gauss_table.h"
+
 /* Elementary functions for callers that want them one value at a time
  * (and for the accuracy tests): the chosen ISA's scalar code path. */
 static inline double cx_exp_f64(double x) { return cx_exp_f64_base(x); }

@@ -1,0 +1,1 @@
+/* crossent: dispatch table of the cross-entropy family (placeholder). */

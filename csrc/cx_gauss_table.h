@@ -1,0 +1,1 @@
+/* crossent: dispatch table of the Gaussian / Poisson family (placeholder). */
