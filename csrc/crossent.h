@@ -86,6 +86,7 @@ static inline double cx_lse_wvalue(cx_lse_wacc a, double *sign)
 {
     double s = a.ones + a.rest;
     if (s != s || a.m != a.m) { *sign = CX_NAN; return CX_NAN; }
+    if (a.m == CX_INFINITY && a.ones == 0.0) { *sign = CX_NAN; return CX_NAN; } /* inf - inf */
     if (s == 0.0 || a.m == -CX_INFINITY) { *sign = 0.0; return -CX_INFINITY; }
     *sign = s > 0.0 ? 1.0 : -1.0;
     double lg;

@@ -239,6 +239,7 @@ cdef object reduce_lse(cnp.ndarray x, tuple axes, bint keepdims, object out, obj
     final_shape = keep_shape if keepdims else tuple(x.shape[i] for i in range(nd) if i not in axes)
     if out is not None:
         target = check_out(out, final_shape, x.dtype)
+        check_overlap(target, x, "a")
         y = target if keepdims else np.expand_dims(target, axes)
     else:
         y = np.empty(keep_shape, dtype=x.dtype)
@@ -363,13 +364,17 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
     cdef cnp.ndarray x, bw
     if b is None:
         x = as_float_array(a, "a")
+        if x.ndim == 0:  # SciPy treats a 0-d input as 1-d
+            x = x.reshape(1)
     else:
         x0 = np.asarray(a)
         b0 = np.asarray(b)
         if x0.dtype.kind == "c" or b0.dtype.kind == "c":
             raise TypeError("a and b: complex input is not supported")
-        dt = np.result_type(as_float_array(x0.reshape(-1)[:0], "a").dtype,
-                            as_float_array(b0.reshape(-1)[:0], "b").dtype)
+        # NumPy promotion of the float dtypes; a Python scalar b is "weak"
+        dt_a = as_float_array(x0.reshape(-1)[:0], "a").dtype
+        dt = np.result_type(dt_a, b if isinstance(b, (int, float)) and not isinstance(b, bool)
+                            else as_float_array(b0.reshape(-1)[:0], "b").dtype)
         try:
             x0, b0 = np.broadcast_arrays(x0, b0)
         except ValueError as exc:
@@ -377,6 +382,9 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
                              f"shape {x0.shape}") from exc
         x = as_float_array(x0, "a", dt)
         bw = as_float_array(b0, "b", dt)
+        if x.ndim == 0:
+            x = x.reshape(1)
+            bw = bw.reshape(1)
     axes = normalize_axes(axis, x.ndim)
     if b is None:
         if return_sign:
