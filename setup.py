@@ -132,8 +132,10 @@ def extensions():
         include_dirs=[str(CSRC) if CSRC.is_dir() else str(PKG_INCLUDE), numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     )
+    # every module includes crossent.h: rebuild all when a kernel source changes
+    headers = sorted(str(p.relative_to(HERE)) for p in CSRC.glob("*") if p.suffix in (".h", ".inc"))
     exts = [
-        Extension(f"crossent.{name}", [f"src/crossent/{name}.pyx"], **common)
+        Extension(f"crossent.{name}", [f"src/crossent/{name}.pyx"], depends=headers, **common)
         for name in MODULES
     ]
     return cythonize(

@@ -12,13 +12,17 @@ from crossent._csrc cimport (
     CX_TILE_W, CX_GROUP_LEN,
 )
 from crossent._plan cimport (
-    Plan, build_plan, outer_offsets, PATH_EMPTY, PATH_ROWS, PATH_GROUPS, PATH_ACROSS,
+    Plan, build_plan, build_plan_strides, element_strides, outer_offsets, MAXD,
+    PATH_EMPTY, PATH_ROWS, PATH_GROUPS, PATH_ACROSS,
 )
 from crossent._common cimport (
     resolve_threads, as_float_array, normalize_axes, check_out, check_overlap,
 )
 
 cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_Scalar(void *data, cnp.PyArray_Descr *descr, object base)
 
 cdef cx_lse_table T
 cx_lse_table_init(&T)
@@ -305,6 +309,75 @@ cdef object finish_weighted(cnp.ndarray x, tuple axes, bint keepdims, bint retur
     return value
 
 
+cdef object lse_fast(object a, object axis, bint keepdims, object n_threads):
+    """The common call, checked and run at C level (a native float32/float64
+    ndarray, axis None or an int, no b/out/sign); None when it does not apply."""
+    if type(a) is not np.ndarray:
+        return None
+    cdef cnp.ndarray x = <cnp.ndarray>a
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    cdef int nd = cnp.PyArray_NDIM(x), i, ax = -1, ond = 0
+    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or nd == 0 or nd > MAXD:
+        return None
+    if cnp.PyArray_ISBYTESWAPPED(x):
+        return None
+    if axis is not None:
+        if type(axis) is not int:
+            return None
+        ax = axis
+        if ax < -nd or ax >= nd:
+            return None
+        if ax < 0:
+            ax += nd
+    cdef Plan p
+    cdef int mask[MAXD]
+    cdef Py_ssize_t xs[MAXD]
+    cdef Py_ssize_t ys[MAXD]
+    cdef Py_ssize_t zeros[MAXD]
+    cdef cnp.npy_intp odims[MAXD]
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(x)
+    cdef double val64 = 0
+    cdef float val32 = 0
+    cdef cnp.ndarray y = None
+    cdef void *ydata
+    if element_strides(x, xs):
+        return None
+    for i in range(nd):
+        mask[i] = ax < 0 or i == ax
+        zeros[i] = 0
+        ys[i] = 0
+        if not mask[i] or keepdims:
+            odims[ond] = 1 if mask[i] else dims[i]
+            ond += 1
+    if ond == 0:  # full reduction to a scalar
+        ydata = <void *>&val64 if typenum == cnp.NPY_DOUBLE else <void *>&val32
+    else:
+        y = cnp.PyArray_EMPTY(ond, odims, typenum, 0)
+        ydata = cnp.PyArray_DATA(y)
+        ond = 0
+        for i in range(nd):
+            if not mask[i] or keepdims:
+                ys[i] = cnp.PyArray_STRIDES(y)[ond] // cnp.PyArray_ITEMSIZE(x)
+                ond += 1
+    if build_plan_strides(&p, nd, dims, xs, ys, zeros, mask, False) < 0:
+        return None  # reduced axes that need a copy: the general path
+    cdef int nt = resolve_threads(n_threads, cnp.PyArray_SIZE(x))
+    if p.path == PATH_EMPTY:
+        if y is None:
+            val64 = val32 = -np.inf
+        else:
+            y.fill(-np.inf)
+    elif typenum == cnp.NPY_FLOAT:
+        with nogil:
+            run(&p, OP_LSE, <const float *>cnp.PyArray_DATA(x), <float *>ydata, nt)
+    else:
+        with nogil:
+            run(&p, OP_LSE, <const double *>cnp.PyArray_DATA(x), <double *>ydata, nt)
+    if y is not None:
+        return y
+    return PyArray_Scalar(ydata, cnp.PyArray_DESCR(x), None)
+
+
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=None,
               n_threads=None):
     """Log of the sum of exponentials, computed stably: ``log(sum(b * exp(a)))``.
@@ -362,6 +435,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
     array([2.31326169, 4.31326169])
     """
     cdef cnp.ndarray x, bw
+    if b is None and out is None and not return_sign:
+        res = lse_fast(a, axis, keepdims, n_threads)
+        if res is not None:
+            return res
     if b is None:
         x = as_float_array(a, "a")
         if x.ndim == 0:  # SciPy treats a 0-d input as 1-d

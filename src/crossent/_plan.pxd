@@ -31,5 +31,9 @@ cdef struct Plan:
 
 cdef int build_plan(Plan *p, cnp.ndarray x, cnp.ndarray y, cnp.ndarray b,
                     const int *is_red, bint elementwise) except -2
+cdef int build_plan_strides(Plan *p, int nd, const cnp.npy_intp *shape, const Py_ssize_t *xs,
+                            const Py_ssize_t *ys, const Py_ssize_t *bs, const int *is_red,
+                            bint elementwise) noexcept
+cdef int element_strides(cnp.ndarray a, Py_ssize_t *out) except -1
 cdef void outer_offsets(const Plan *p, Py_ssize_t r, int ndims, Py_ssize_t *ox,
                         Py_ssize_t *oy, Py_ssize_t *ob) noexcept nogil

@@ -29,15 +29,10 @@ cdef int build_plan(Plan *p, cnp.ndarray x, cnp.ndarray y, cnp.ndarray b,
     For reductions y has x's ndim with size 1 on the reduced axes.  Returns 0,
     or -1 when the reduced axes cannot be walked as one stride (the caller
     then copies once)."""
-    cdef int nd = cnp.PyArray_NDIM(x)
-    cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
+    cdef int nd = cnp.PyArray_NDIM(x), i
     cdef Py_ssize_t xs[MAXD]
     cdef Py_ssize_t ys[MAXD]
     cdef Py_ssize_t bs[MAXD]
-    cdef int red[MAXD]
-    cdef int outer[MAXD]
-    cdef int nr = 0, no = 0, i, j, k, t
-    cdef Py_ssize_t n = 1
     if nd > MAXD:
         return -1
     if element_strides(x, xs) or element_strides(y, ys):
@@ -48,6 +43,17 @@ cdef int build_plan(Plan *p, cnp.ndarray x, cnp.ndarray y, cnp.ndarray b,
     else:
         for i in range(nd):
             bs[i] = 0
+    return build_plan_strides(p, nd, cnp.PyArray_DIMS(x), xs, ys, bs, is_red, elementwise)
+
+
+cdef int build_plan_strides(Plan *p, int nd, const cnp.npy_intp *shape, const Py_ssize_t *xs,
+                            const Py_ssize_t *ys, const Py_ssize_t *bs, const int *is_red,
+                            bint elementwise) noexcept:
+    """build_plan from element strides (ys/bs of the output and weights)."""
+    cdef int red[MAXD]
+    cdef int outer[MAXD]
+    cdef int nr = 0, no = 0, i, j, k, t
+    cdef Py_ssize_t n = 1
     p.rows = 1
     for i in range(nd):
         if is_red[i]:
