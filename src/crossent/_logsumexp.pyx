@@ -260,7 +260,7 @@ cdef object reduce_lse(cnp.ndarray x, tuple axes, bint keepdims, object out, obj
         else:
             run_any(&p, OP_LSE, x, y, resolve_threads(n_threads, x.size))
     if out is not None:
-        return target if target.ndim else target[()]
+        return target  # as NumPy: out itself, even 0-d
     res = y if keepdims else y.reshape(final_shape)
     return res if res.ndim else res[()]
 
@@ -302,8 +302,9 @@ cdef object finish_weighted(cnp.ndarray x, tuple axes, bint keepdims, bint retur
         sgn = sgn.reshape(final_shape)
     if out is not None:
         check_out(out, (<object>y).shape, x.dtype)[...] = y
-        y = out
-    value = y if y.ndim else y[()]
+        value = out  # as NumPy: out itself, even 0-d
+    else:
+        value = y if y.ndim else y[()]
     if return_sign:
         return value, (sgn if sgn.ndim else sgn[()])
     return value
