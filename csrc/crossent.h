@@ -35,7 +35,7 @@
 /* Blocking, fixed by the shape alone (never by the thread count), so that
  * every n_threads gives bitwise the same result. */
 #define CX_BLOCK 2048  /* elements per block of a long row (16 KiB of doubles) */
-#define CX_CHUNK 64    /* elements per partial sum inside a block */
+#define CX_CHUNK 256   /* elements per partial sum inside a block */
 #define CX_GROUP 64    /* blocks per group: the parallel unit of one long row */
 #define CX_GROUP_LEN ((ptrdiff_t)CX_BLOCK * CX_GROUP)
 #define CX_TILE_W 64   /* reductions side by side in the across-rows kernel */
@@ -155,10 +155,15 @@ static inline cx_lse_acc cx_pairwise_result(const cx_pairwise_stack *st)
 
 /* cx_isa.inc instantiates every kernel for the ISA named by CX_ISA. */
 
+/* CX_SIMDLEN: lanes of double per step of the hot sums (a few registers'
+ * worth, so that independent accumulators hide the add latency). */
+
 /* baseline: whatever the compiler targets by default (SSE2 on x86-64) */
 #define CX_ISA base
+#define CX_SIMDLEN 8
 #include "cx_isa.inc"
 #undef CX_ISA
+#undef CX_SIMDLEN
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define CX_HAVE_X86_DISPATCH 1
@@ -170,8 +175,10 @@ static inline cx_lse_acc cx_pairwise_result(const cx_pairwise_stack *st)
 #pragma GCC target("avx2,fma,bmi2")
 #endif
 #define CX_ISA avx2
+#define CX_SIMDLEN 16
 #include "cx_isa.inc"
 #undef CX_ISA
+#undef CX_SIMDLEN
 #if defined(__clang__)
 #pragma clang attribute pop
 #pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,bmi2"))), apply_to = function)
@@ -181,8 +188,10 @@ static inline cx_lse_acc cx_pairwise_result(const cx_pairwise_stack *st)
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,bmi2")
 #endif
 #define CX_ISA avx512
+#define CX_SIMDLEN 32
 #include "cx_isa.inc"
 #undef CX_ISA
+#undef CX_SIMDLEN
 #if defined(__clang__)
 #pragma clang attribute pop
 #else

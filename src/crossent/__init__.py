@@ -10,6 +10,10 @@ import os as _os
 
 from crossent._logsumexp import logsumexp, log_softmax, softmax
 from crossent._elementwise import log_expit, norm_logpdf
+from crossent._errors import LabelError
+from crossent._cross_entropy import (
+    cross_entropy, nll_loss, binary_cross_entropy_with_logits, kl_div,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -19,6 +23,11 @@ __all__ = [
     "log_softmax",
     "log_expit",
     "norm_logpdf",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy_with_logits",
+    "kl_div",
+    "LabelError",
     "get_include",
     "show_config",
     "__version__",

@@ -1,0 +1,1220 @@
+# cython: language_level=3
+"""The cross-entropy family: cross_entropy, nll_loss,
+binary_cross_entropy_with_logits and kl_div -- OpenMP drivers and fronts.
+
+Class-axis losses (cross_entropy, nll_loss) walk the input as outer dims x
+one class axis, by strides (any class axis, no copy), with two paths chosen
+from the shape and strides alone:
+
+* rows: the class axis is the short-stride one (or the rows are long): a task
+  is a block of rows, each row handled by the csrc row kernel (one read of
+  the row for max and sum-exp, label pick, and -- with return_grad -- one
+  write of softmax - target, scaled by the reduction, in the same call);
+* across: the class axis is strided and the last outer axis has the shorter
+  stride (the (N, C, H, W) segmentation layout), or the rows are short: a
+  task is a tile of CX_TILE_W rows side by side, vectorised across rows.
+
+Every task leaves a partial (pairwise sum of its row losses and of its label
+weights); partials are combined pairwise in task order.  The tasks depend on
+the shape alone, so every n_threads gives bitwise the same result.
+"""
+import numpy as np
+cimport numpy as cnp
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+from libc.math cimport INFINITY, NAN, isinf, isnan
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+
+from crossent._csrc cimport CX_TILE_W
+from crossent._csrc_ce cimport cx_ce_table, cx_ce_table_init, cx_pairwise_sum
+from crossent._common cimport resolve_threads, as_float_array
+from crossent._errors import LabelError
+
+cnp.import_array()
+
+cdef cx_ce_table T
+cx_ce_table_init(&T)
+
+cdef object F32 = np.dtype(np.float32)
+cdef object F64 = np.dtype(np.float64)
+cdef object F32_TYPE = np.float32
+cdef object F64_TYPE = np.float64
+
+cdef enum:
+    MAXD = 64
+    NOP = 4             # operands: 0 input, 1 target, 2 grad, 3 per-row loss
+    SHORT_ROW = 32      # rows shorter than this go across rows
+    ROW_TASK = 8192     # elements per task on the row path (shape-derived)
+    MAX_RPT = 256       # rows per task at most
+    STACK_TASKS = 64    # partials kept on the stack up to this many tasks
+    EW_NOP = 6          # elementwise operands
+    EW_RUN = 8192       # elements per elementwise task
+
+cdef enum Op:
+    OP_CE = 0           # cross_entropy, class indices
+    OP_CE_PROB = 1      # cross_entropy, class probabilities
+    OP_NLL = 2          # nll_loss
+
+cdef enum Path:
+    PATH_EMPTY = 0
+    PATH_ROWS = 1
+    PATH_ACROSS = 2
+
+cdef enum Reduction:
+    RED_NONE = 0
+    RED_MEAN = 1
+    RED_SUM = 2
+    RED_BATCHMEAN = 3
+
+
+# ================================================================== walking ===
+
+cdef struct Walk:
+    int nd                          # outer dims (size-1 dropped, merged, last = shortest stride)
+    Py_ssize_t shape[MAXD]
+    Py_ssize_t st[NOP][MAXD]        # element strides per operand
+    Py_ssize_t n                    # classes
+    Py_ssize_t cs[NOP]              # class-axis stride per operand (0: a per-row operand)
+    Py_ssize_t rows
+    Py_ssize_t rpt                  # rows per task (PATH_ROWS)
+    Py_ssize_t wtiles               # tiles along the last outer dim (PATH_ACROSS)
+    Py_ssize_t ntasks
+    Path path
+
+
+cdef inline Py_ssize_t iabs(Py_ssize_t v) noexcept nogil:
+    return -v if v < 0 else v
+
+
+cdef int build_walk(Walk *w, int nd, const cnp.npy_intp *shape, int k,
+                    Py_ssize_t (*st)[MAXD], bint across_ok, Py_ssize_t rpt_fixed) noexcept:
+    """Outer dims of an nd-dim shape around the class axis k, operands' element
+    strides st[op][d] (0 for absent operands and for per-row operands on k)."""
+    cdef int outer[MAXD]
+    cdef int no = 0, i, j, d, op, t
+    cdef bint merge
+    w.n = shape[k]
+    w.rows = 1
+    for op in range(NOP):
+        w.cs[op] = st[op][k]
+    for d in range(nd):
+        if d == k:
+            continue
+        w.rows *= shape[d]
+        if shape[d] > 1:
+            outer[no] = d
+            no += 1
+    # largest |input stride| first (stable), so the last dim suits tiles
+    for i in range(1, no):
+        t = outer[i]
+        j = i - 1
+        while j >= 0 and iabs(st[0][outer[j]]) < iabs(st[0][t]):
+            outer[j + 1] = outer[j]
+            j -= 1
+        outer[j + 1] = t
+    w.nd = 0
+    for i in range(no):
+        d = outer[i]
+        merge = w.nd > 0
+        if merge:
+            for op in range(NOP):
+                if w.st[op][w.nd - 1] != st[op][d] * shape[d]:
+                    merge = False
+                    break
+        if merge:
+            w.shape[w.nd - 1] *= shape[d]
+            for op in range(NOP):
+                w.st[op][w.nd - 1] = st[op][d]
+        else:
+            w.shape[w.nd] = shape[d]
+            for op in range(NOP):
+                w.st[op][w.nd] = st[op][d]
+            w.nd += 1
+    w.rpt = 1
+    w.wtiles = 1
+    if w.rows == 0 or w.n == 0:
+        w.path = PATH_EMPTY
+        w.ntasks = 0
+        return 0
+    if across_ok and w.nd >= 1:
+        t = w.nd - 1
+        if w.shape[t] >= 2 and (w.n < SHORT_ROW or iabs(w.cs[0]) > iabs(w.st[0][t])):
+            w.path = PATH_ACROSS
+            w.wtiles = (w.shape[t] + CX_TILE_W - 1) // CX_TILE_W
+            w.ntasks = (w.rows // w.shape[t]) * w.wtiles
+            return 0
+    w.path = PATH_ROWS
+    if rpt_fixed > 0:
+        w.rpt = rpt_fixed
+    else:
+        w.rpt = max(1, min(<Py_ssize_t>MAX_RPT, <Py_ssize_t>ROW_TASK // w.n))
+    w.ntasks = (w.rows + w.rpt - 1) // w.rpt
+    return 0
+
+
+cdef inline void row_offsets(const Walk *w, Py_ssize_t r, int ndims, Py_ssize_t *off) noexcept nogil:
+    """Element offsets of every operand at flat outer index r (first ndims dims)."""
+    cdef int d, op
+    cdef Py_ssize_t i
+    for op in range(NOP):
+        off[op] = 0
+    for d in range(ndims - 1, -1, -1):
+        i = r % w.shape[d]
+        r = r // w.shape[d]
+        for op in range(NOP):
+            off[op] += i * w.st[op][d]
+
+
+cdef int elem_strides(cnp.ndarray a, Py_ssize_t *out) noexcept:
+    """Strides of a in elements; -1 if one is not a multiple of the item size."""
+    cdef int i
+    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(a)
+    cdef cnp.npy_intp *s = cnp.PyArray_STRIDES(a)
+    for i in range(cnp.PyArray_NDIM(a)):
+        if s[i] % item:
+            return -1
+        out[i] = s[i] // item
+    return 0
+
+
+# ================================================================== labels ===
+
+cdef enum LabelKind:
+    LAB_I8 = 0
+    LAB_I16 = 1
+    LAB_I32 = 2
+    LAB_I64 = 3
+    LAB_U8 = 4
+    LAB_U16 = 5
+    LAB_U32 = 6
+    LAB_U64 = 7
+
+
+cdef inline Py_ssize_t read_label(const void *p, Py_ssize_t off, int kind, Py_ssize_t n,
+                                  bint has_ignore, cnp.npy_int64 ignore) noexcept nogil:
+    """The class index at p[off]: in [0, n), -1 if ignored, -2 if out of range."""
+    cdef cnp.npy_int64 v
+    cdef cnp.npy_uint64 u
+    if kind <= LAB_I64:
+        if kind == LAB_I64:
+            v = (<const cnp.npy_int64 *>p)[off]
+        elif kind == LAB_I32:
+            v = (<const cnp.npy_int32 *>p)[off]
+        elif kind == LAB_I16:
+            v = (<const cnp.npy_int16 *>p)[off]
+        else:
+            v = (<const cnp.npy_int8 *>p)[off]
+        if has_ignore and v == ignore:
+            return -1
+        if v < 0 or v >= n:
+            return -2
+        return <Py_ssize_t>v
+    if kind == LAB_U64:
+        u = (<const cnp.npy_uint64 *>p)[off]
+    elif kind == LAB_U32:
+        u = (<const cnp.npy_uint32 *>p)[off]
+    elif kind == LAB_U16:
+        u = (<const cnp.npy_uint16 *>p)[off]
+    else:
+        u = (<const cnp.npy_uint8 *>p)[off]
+    if has_ignore and ignore >= 0 and u == <cnp.npy_uint64>ignore:
+        return -1
+    if u >= <cnp.npy_uint64>n:
+        return -2
+    return <Py_ssize_t>u
+
+
+cdef int label_kind(cnp.ndarray t) noexcept:
+    cdef int typ = cnp.PyArray_TYPE(t)
+    cdef int size = cnp.PyArray_ITEMSIZE(t)
+    cdef bint signed = typ in (cnp.NPY_BYTE, cnp.NPY_SHORT, cnp.NPY_INT, cnp.NPY_LONG,
+                               cnp.NPY_LONGLONG)
+    if size == 1:
+        return LAB_I8 if signed else LAB_U8
+    if size == 2:
+        return LAB_I16 if signed else LAB_U16
+    if size == 4:
+        return LAB_I32 if signed else LAB_U32
+    return LAB_I64 if signed else LAB_U64
+
+
+# ========================================================== class-axis kernels ===
+
+cdef struct Args:
+    const void *x
+    const void *tgt             # labels (OP_CE, OP_NLL) or probabilities (OP_CE_PROB)
+    void *g                     # gradient, or NULL
+    void *lout                  # per-row losses (reduction "none"), or NULL
+    const void *cw              # class weights (input dtype, contiguous), or NULL
+    double wsum                 # sum of the class weights (label smoothing)
+    double eps                  # label smoothing
+    double gscale               # reduction factor of the gradient
+    int kind                    # LabelKind
+    bint has_ignore
+    cnp.npy_int64 ignore
+    Op op
+    double *part_loss           # per task
+    double *part_w              # per task: sum of the label weights
+    int *part_bad               # per task: an out-of-range label seen
+
+
+cdef inline double nll_value(double wy, double xy) noexcept nogil:
+    # -w_y x_y, with 0 * inf = 0
+    if wy == 0.0 and isinf(xy):
+        return 0.0
+    return -(wy * xy)
+
+
+cdef void task_rows(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
+    cdef Py_ssize_t r0 = t * w.rpt
+    cdef Py_ssize_t r1 = min(r0 + w.rpt, w.rows)
+    cdef Py_ssize_t r, y, i, n = w.n
+    cdef Py_ssize_t off[NOP]
+    cdef double lbuf[MAX_RPT]
+    cdef double wbuf[MAX_RPT]
+    cdef int bad = 0
+    cdef const floating *x = <const floating *>a.x
+    cdef const floating *cw = <const floating *>a.cw
+    cdef floating *g = <floating *>a.g
+    cdef floating *lo = <floating *>a.lout
+    cdef floating *gr
+    cdef double wy, loss
+    for r in range(r0, r1):
+        row_offsets(w, r, w.nd, off)
+        gr = g + off[2] if g != NULL else NULL
+        if a.op == OP_CE_PROB:
+            wy = 0.0
+            if floating is float:
+                loss = T.ce_prob_row_f32(x + off[0], n, w.cs[0], <const float *>a.tgt + off[1],
+                                         w.cs[1], cw, a.eps, gr, w.cs[2], a.gscale)
+            else:
+                loss = T.ce_prob_row_f64(x + off[0], n, w.cs[0], <const double *>a.tgt + off[1],
+                                         w.cs[1], cw, a.eps, gr, w.cs[2], a.gscale)
+        else:
+            y = read_label(a.tgt, off[1], a.kind, n, a.has_ignore, a.ignore)
+            if y < 0:
+                bad |= y == -2
+                loss = 0.0
+                wy = 0.0
+                if gr != NULL and a.op == OP_CE:
+                    for i in range(n):
+                        gr[i * w.cs[2]] = 0
+            else:
+                wy = <double>cw[y] if cw != NULL else 1.0
+                if a.op == OP_NLL:
+                    loss = nll_value(wy, <double>x[off[0] + y * w.cs[0]])
+                    if gr != NULL:
+                        gr[y * w.cs[2]] = <floating>(-wy * a.gscale)
+                elif floating is float:
+                    loss = T.ce_row_f32(x + off[0], n, w.cs[0], y, cw, a.wsum, a.eps, gr,
+                                        w.cs[2], a.gscale)
+                else:
+                    loss = T.ce_row_f64(x + off[0], n, w.cs[0], y, cw, a.wsum, a.eps, gr,
+                                        w.cs[2], a.gscale)
+        if lo != NULL:
+            lo[off[3]] = <floating>loss
+        lbuf[r - r0] = loss
+        wbuf[r - r0] = wy
+    a.part_loss[t] = cx_pairwise_sum(lbuf, r1 - r0)
+    a.part_w[t] = cx_pairwise_sum(wbuf, r1 - r0)
+    a.part_bad[t] = bad
+
+
+cdef void task_across(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
+    cdef int last = w.nd - 1
+    cdef Py_ssize_t off[NOP]
+    cdef Py_ssize_t ys[CX_TILE_W]
+    cdef double loss[CX_TILE_W]
+    cdef double wb[CX_TILE_W]
+    cdef Py_ssize_t j, j0, nr, y, n = w.n, op
+    cdef int bad = 0
+    cdef const floating *x = <const floating *>a.x
+    cdef const floating *cw = <const floating *>a.cw
+    cdef floating *g = <floating *>a.g
+    cdef floating *lo = <floating *>a.lout
+    cdef floating *gr
+    row_offsets(w, t // w.wtiles, last, off)
+    j0 = (t % w.wtiles) * CX_TILE_W
+    nr = min(<Py_ssize_t>CX_TILE_W, w.shape[last] - j0)
+    for op in range(NOP):
+        off[op] += j0 * w.st[op][last]
+    gr = g + off[2] if g != NULL else NULL
+    if a.op == OP_CE_PROB:
+        for j in range(nr):
+            wb[j] = 0.0
+        if floating is float:
+            T.ce_prob_cols_f32(x + off[0], n, w.cs[0], nr, w.st[0][last],
+                               <const float *>a.tgt + off[1], w.cs[1], w.st[1][last], cw, a.eps,
+                               loss, gr, w.cs[2], w.st[2][last], a.gscale)
+        else:
+            T.ce_prob_cols_f64(x + off[0], n, w.cs[0], nr, w.st[0][last],
+                               <const double *>a.tgt + off[1], w.cs[1], w.st[1][last], cw, a.eps,
+                               loss, gr, w.cs[2], w.st[2][last], a.gscale)
+    else:
+        for j in range(nr):
+            y = read_label(a.tgt, off[1] + j * w.st[1][last], a.kind, n, a.has_ignore, a.ignore)
+            bad |= y == -2
+            ys[j] = y if y >= 0 else -1
+            wb[j] = (<double>cw[y] if cw != NULL else 1.0) if y >= 0 else 0.0
+        if a.op == OP_NLL:
+            for j in range(nr):
+                y = ys[j]
+                if y >= 0:
+                    loss[j] = nll_value(wb[j], <double>x[off[0] + y * w.cs[0] + j * w.st[0][last]])
+                    if gr != NULL:
+                        gr[y * w.cs[2] + j * w.st[2][last]] = <floating>(-wb[j] * a.gscale)
+                else:
+                    loss[j] = 0.0
+        elif floating is float:
+            T.ce_cols_f32(x + off[0], n, w.cs[0], nr, w.st[0][last], ys, cw, a.wsum, a.eps,
+                          loss, gr, w.cs[2], w.st[2][last], a.gscale)
+        else:
+            T.ce_cols_f64(x + off[0], n, w.cs[0], nr, w.st[0][last], ys, cw, a.wsum, a.eps,
+                          loss, gr, w.cs[2], w.st[2][last], a.gscale)
+    if lo != NULL:
+        for j in range(nr):
+            lo[off[3] + j * w.st[3][last]] = <floating>loss[j]
+    a.part_loss[t] = cx_pairwise_sum(loss, nr)
+    a.part_w[t] = cx_pairwise_sum(wb, nr)
+    a.part_bad[t] = bad
+
+
+cdef void task_labels(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
+    """The label pass alone (validation and weight sum), tasks as the main pass:
+    the same partials, so the divisor is bitwise the one the main pass finds."""
+    cdef Py_ssize_t off[NOP]
+    cdef double wb[MAX_RPT]
+    cdef Py_ssize_t r, r0, r1, j, j0, nr, y, cnt = 0
+    cdef int bad = 0, last = w.nd - 1
+    cdef const floating *cw = <const floating *>a.cw
+    if w.path == PATH_ACROSS:
+        row_offsets(w, t // w.wtiles, last, off)
+        j0 = (t % w.wtiles) * CX_TILE_W
+        nr = min(<Py_ssize_t>CX_TILE_W, w.shape[last] - j0)
+        off[1] += j0 * w.st[1][last]
+        for j in range(nr):
+            y = read_label(a.tgt, off[1] + j * w.st[1][last], a.kind, w.n, a.has_ignore, a.ignore)
+            bad |= y == -2
+            wb[j] = (<double>cw[y] if cw != NULL else 1.0) if y >= 0 else 0.0
+        cnt = nr
+    else:
+        r0 = t * w.rpt
+        r1 = min(r0 + w.rpt, w.rows)
+        for r in range(r0, r1):
+            row_offsets(w, r, w.nd, off)
+            y = read_label(a.tgt, off[1], a.kind, w.n, a.has_ignore, a.ignore)
+            bad |= y == -2
+            wb[r - r0] = (<double>cw[y] if cw != NULL else 1.0) if y >= 0 else 0.0
+        cnt = r1 - r0
+    a.part_w[t] = cx_pairwise_sum(wb, cnt)
+    a.part_bad[t] = bad
+
+
+cdef int run_class(const Walk *w, Args *a, int nthreads, bint labels_only,
+                   floating dummy) except -1 nogil:
+    cdef Py_ssize_t t
+    if labels_only:
+        if nthreads == 1:
+            for t in range(w.ntasks):
+                task_labels(w, a, t, dummy)
+        else:
+            for t in prange(w.ntasks, num_threads=nthreads, schedule="static"):
+                task_labels(w, a, t, dummy)
+        return 0
+    if w.path == PATH_ROWS:
+        if nthreads == 1:
+            for t in range(w.ntasks):
+                task_rows(w, a, t, dummy)
+        else:
+            for t in prange(w.ntasks, num_threads=nthreads, schedule="static"):
+                task_rows(w, a, t, dummy)
+    elif w.path == PATH_ACROSS:
+        if nthreads == 1:
+            for t in range(w.ntasks):
+                task_across(w, a, t, dummy)
+        else:
+            for t in prange(w.ntasks, num_threads=nthreads, schedule="static"):
+                task_across(w, a, t, dummy)
+    return 0
+
+
+cdef int run_class_any(const Walk *w, Args *a, int nthreads, bint labels_only,
+                       bint is_f32) except -1:
+    cdef float d32 = 0
+    cdef double d64 = 0
+    if is_f32:
+        with nogil:
+            run_class(w, a, nthreads, labels_only, d32)
+    else:
+        with nogil:
+            run_class(w, a, nthreads, labels_only, d64)
+    return 0
+
+
+# ================================================================ elementwise ===
+
+cdef struct EWalk:
+    int nd
+    Py_ssize_t shape[MAXD]
+    Py_ssize_t st[EW_NOP][MAXD]     # 0 input, 1 target, 2 weight, 3 pos_weight, 4 out, 5 grad
+    Py_ssize_t runs                 # tasks per innermost line
+    Py_ssize_t ntasks
+
+
+cdef int build_ewalk(EWalk *w, int nd, const cnp.npy_intp *shape,
+                     Py_ssize_t (*st)[MAXD]) noexcept:
+    """Dims of the broadcast shape, sorted by |input stride| (largest first),
+    size-1 dims dropped, neighbours merged where every operand chains."""
+    cdef int dims[MAXD]
+    cdef int no = 0, i, j, d, op, t
+    cdef bint merge
+    cdef Py_ssize_t size = 1
+    for d in range(nd):
+        size *= shape[d]
+        if shape[d] > 1:
+            dims[no] = d
+            no += 1
+    for i in range(1, no):
+        t = dims[i]
+        j = i - 1
+        while j >= 0 and iabs(st[0][dims[j]]) < iabs(st[0][t]):
+            dims[j + 1] = dims[j]
+            j -= 1
+        dims[j + 1] = t
+    w.nd = 0
+    for i in range(no):
+        d = dims[i]
+        merge = w.nd > 0
+        if merge:
+            for op in range(EW_NOP):
+                if w.st[op][w.nd - 1] != st[op][d] * shape[d]:
+                    merge = False
+                    break
+        if merge:
+            w.shape[w.nd - 1] *= shape[d]
+            for op in range(EW_NOP):
+                w.st[op][w.nd - 1] = st[op][d]
+        else:
+            w.shape[w.nd] = shape[d]
+            for op in range(EW_NOP):
+                w.st[op][w.nd] = st[op][d]
+            w.nd += 1
+    if w.nd == 0:  # one element
+        w.nd = 1
+        w.shape[0] = 1
+        for op in range(EW_NOP):
+            w.st[op][0] = 0
+    w.runs = (w.shape[w.nd - 1] + EW_RUN - 1) // EW_RUN
+    w.ntasks = 0 if size == 0 else w.runs * (size // w.shape[w.nd - 1])
+    return 0
+
+
+cdef struct EArgs:
+    const void *x
+    const void *t
+    const void *w               # NULL: no weight
+    const void *pw              # NULL: no pos_weight
+    void *out                   # NULL: no elementwise output
+    void *g                     # NULL: no gradient
+    double gscale
+    double lscale
+    int log_target
+    bint kl                     # kl_div (else BCE)
+    double *part                # per task
+
+
+cdef void task_elementwise(const EWalk *w, const EArgs *a, Py_ssize_t t,
+                           floating dummy) noexcept nogil:
+    cdef Py_ssize_t off[EW_NOP]
+    cdef int d, op, last = w.nd - 1
+    cdef Py_ssize_t i, r = t // w.runs, start = (t % w.runs) * EW_RUN
+    cdef Py_ssize_t n = min(<Py_ssize_t>EW_RUN, w.shape[last] - start)
+    for op in range(EW_NOP):
+        off[op] = start * w.st[op][last]
+    for d in range(last - 1, -1, -1):
+        i = r % w.shape[d]
+        r = r // w.shape[d]
+        for op in range(EW_NOP):
+            off[op] += i * w.st[op][d]
+    cdef const floating *x = <const floating *>a.x + off[0]
+    cdef const floating *tg = <const floating *>a.t + off[1]
+    cdef const floating *wt = <const floating *>a.w + off[2] if a.w != NULL else NULL
+    cdef const floating *pw = <const floating *>a.pw + off[3] if a.pw != NULL else NULL
+    cdef floating *out = <floating *>a.out + off[4] if a.out != NULL else NULL
+    cdef floating *g = <floating *>a.g + off[5] if a.g != NULL else NULL
+    if a.kl:
+        if floating is float:
+            a.part[t] = T.kl_div_f32(x, w.st[0][last], tg, w.st[1][last], a.log_target,
+                                     out, w.st[4][last], g, w.st[5][last], a.gscale, a.lscale, n)
+        else:
+            a.part[t] = T.kl_div_f64(x, w.st[0][last], tg, w.st[1][last], a.log_target,
+                                     out, w.st[4][last], g, w.st[5][last], a.gscale, a.lscale, n)
+    else:
+        if floating is float:
+            a.part[t] = T.bce_f32(x, w.st[0][last], tg, w.st[1][last], wt, w.st[2][last],
+                                  pw, w.st[3][last], out, w.st[4][last], g, w.st[5][last],
+                                  a.gscale, a.lscale, n)
+        else:
+            a.part[t] = T.bce_f64(x, w.st[0][last], tg, w.st[1][last], wt, w.st[2][last],
+                                  pw, w.st[3][last], out, w.st[4][last], g, w.st[5][last],
+                                  a.gscale, a.lscale, n)
+
+
+cdef int run_elementwise(const EWalk *w, EArgs *a, int nthreads, floating dummy) except -1 nogil:
+    cdef Py_ssize_t t
+    if nthreads == 1:
+        for t in range(w.ntasks):
+            task_elementwise(w, a, t, dummy)
+    else:
+        for t in prange(w.ntasks, num_threads=nthreads, schedule="static"):
+            task_elementwise(w, a, t, dummy)
+    return 0
+
+
+cdef double elementwise_total(const EWalk *w, EArgs *a, int nthreads, bint is_f32) except? -1:
+    """Run the elementwise kernel; the pairwise sum of the task partials."""
+    cdef double stack_part[STACK_TASKS]
+    cdef double total
+    cdef float d32 = 0
+    cdef double d64 = 0
+    a.part = stack_part
+    if w.ntasks > STACK_TASKS:
+        a.part = <double *>malloc(w.ntasks * sizeof(double))
+        if a.part == NULL:
+            raise MemoryError()
+    try:
+        if is_f32:
+            with nogil:
+                run_elementwise(w, a, nthreads, d32)
+        else:
+            with nogil:
+                run_elementwise(w, a, nthreads, d64)
+        total = cx_pairwise_sum(a.part, w.ntasks)
+    finally:
+        if a.part != stack_part:
+            free(a.part)
+        a.part = NULL
+    return total
+
+
+# ================================================================== the fronts ===
+
+cdef inline cnp.ndarray float_input(object a, str name):
+    """`a` as a float32/float64 array in native byte order (no copy when it is one)."""
+    cdef cnp.ndarray x
+    cdef int typ
+    if type(a) is np.ndarray:
+        x = <cnp.ndarray>a
+        typ = cnp.PyArray_TYPE(x)
+        if (typ == cnp.NPY_DOUBLE or typ == cnp.NPY_FLOAT) and cnp.PyArray_ISNOTSWAPPED(x):
+            return x
+    return as_float_array(a, name)
+
+
+cdef cnp.ndarray as_array(object a, str name):
+    if type(a) is np.ndarray:
+        return <cnp.ndarray>a
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:
+        raise TypeError(f"{name}: cannot convert {type(a).__name__} to an array ({exc})") from exc
+    if arr.dtype == object:
+        raise TypeError(f"{name}: cannot convert {type(a).__name__} to a numeric array")
+    return arr
+
+
+cdef int parse_reduction(object r, bint batchmean) except -1:
+    if type(r) is str:
+        if r == "mean":
+            return RED_MEAN
+        if r == "sum":
+            return RED_SUM
+        if r == "none":
+            return RED_NONE
+        if batchmean and r == "batchmean":
+            return RED_BATCHMEAN
+    allowed = "'none', 'mean', 'sum'" + (", 'batchmean'" if batchmean else "")
+    raise ValueError(f"reduction must be one of {allowed}, got {r!r}")
+
+
+cdef bint parse_bool(object v, str name) except -1:
+    if v is True:
+        return True
+    if v is False:
+        return False
+    if isinstance(v, np.bool_):
+        return bool(v)
+    raise TypeError(f"{name} must be a bool, got {type(v).__name__}")
+
+
+cdef double parse_smoothing(object v) except? -1:
+    cdef double e
+    if type(v) is float:
+        e = v
+    elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"label_smoothing must be a real number, got {type(v).__name__}")
+    else:
+        e = float(v)
+    if not (0.0 <= e <= 1.0):
+        raise ValueError(f"label_smoothing must be in [0, 1], got {v!r}")
+    return e
+
+
+cdef int parse_ignore(object v, bint *has_ignore, cnp.npy_int64 *ignore) except -1:
+    """ignore_index: any Python/NumPy integer; one outside int64 matches no label."""
+    cdef int overflow = 0
+    cdef long long value
+    if type(v) is not int:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"ignore_index must be an integer, got {type(v).__name__}")
+        v = int(v)
+    value = PyLong_AsLongLongAndOverflow(v, &overflow)
+    has_ignore[0] = overflow == 0
+    ignore[0] = value
+    return 0
+
+
+cdef int class_axis(object axis, int nd) except -2:
+    cdef Py_ssize_t a
+    if axis is None:
+        return 0 if nd == 1 else 1
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int or None, got {type(axis).__name__}")
+    a = axis
+    if a < -nd or a >= nd:
+        raise np.exceptions.AxisError(a, nd, "axis")
+    return a + nd if a < 0 else a
+
+
+cdef object as_scalar(double v, bint is_f32):
+    return F32_TYPE(v) if is_f32 else F64_TYPE(v)
+
+
+cdef object label_error(cnp.ndarray t, Py_ssize_t n, object ignore_index):
+    """The LabelError for the first out-of-range label of t (C order)."""
+    ok = (t >= 0) & (t < n)
+    ok |= t == ignore_index
+    pos = tuple(int(i) for i in np.argwhere(~ok)[0]) if t.ndim else ()
+    value = t[pos]
+    where = "target" if not pos else f"target[{', '.join(map(str, pos))}]"
+    return LabelError(
+        f"{where} = {int(value)} is not a class index: out of range [0, {n}) "
+        f"and not ignore_index={ignore_index}")
+
+
+cdef int any_bad(const int *bad, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if bad[i]:
+            return 1
+    return 0
+
+
+cdef object class_loss(Op op, object input, object target, object weight, object ignore_index,
+                       object reduction, object label_smoothing, object axis,
+                       object return_grad, object n_threads, str fname):
+    """cross_entropy / nll_loss: checks, layout, one kernel call, the reduction."""
+    cdef cnp.ndarray x = float_input(input, "input")
+    cdef int nd = cnp.PyArray_NDIM(x)
+    if nd == 0:
+        raise ValueError("input must have at least 1 dimension (the class axis)")
+    cdef int k = class_axis(axis, nd)
+    cdef int red = parse_reduction(reduction, False)
+    cdef double eps = parse_smoothing(label_smoothing) if op == OP_CE else 0.0
+    cdef bint has_ignore = False
+    cdef cnp.npy_int64 ignore = 0
+    parse_ignore(ignore_index, &has_ignore, &ignore)
+    cdef bint rg = parse_bool(return_grad, "return_grad")
+    cdef cnp.ndarray t = as_array(target, "target")
+    cdef bint is_f32 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT
+    cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
+    cdef Py_ssize_t C = shape[k]
+    cdef int d, i
+    cdef str tkind = t.dtype.kind
+    if tkind == "i" or tkind == "u":
+        pass
+    elif tkind == "b":
+        raise TypeError(f"{fname}: target of dtype bool is ambiguous; pass integer class "
+                        f"indices or float probabilities")
+    elif tkind == "f" and op == OP_CE:
+        op = OP_CE_PROB
+    elif tkind == "f":
+        raise TypeError(f"{fname}: target must hold integer class indices, got dtype {t.dtype}")
+    else:
+        raise TypeError(f"{fname}: unsupported target dtype {t.dtype}")
+    if C == 0:
+        raise ValueError("input must have at least one class along the class axis")
+
+    # class weights, in the input dtype
+    cdef cnp.ndarray cw = None
+    cdef double wsum = <double>C
+    if weight is not None:
+        cw = as_float_array(weight, "weight", x.dtype)
+        if cnp.PyArray_NDIM(cw) != 1 or cnp.PyArray_DIMS(cw)[0] != C:
+            raise ValueError(f"weight must be a 1-D array of length {C} (the number of "
+                             f"classes), got shape {(<object>cw).shape}")
+        if not cnp.PyArray_IS_C_CONTIGUOUS(cw):
+            cw = np.ascontiguousarray(cw)
+        if eps > 0.0:
+            wsum = float(np.sum(cw, dtype=np.float64))
+
+    # target
+    cdef Py_ssize_t st[NOP][MAXD]
+    cdef Py_ssize_t ts[MAXD]
+    for i in range(NOP):
+        for d in range(nd):
+            st[i][d] = 0
+    if op == OP_CE_PROB:
+        if not (has_ignore and ignore == -100):
+            raise ValueError("ignore_index is not supported for probability (float) targets")
+        t = as_float_array(t, "target", x.dtype)
+        if (<object>t).shape != (<object>x).shape:
+            raise ValueError(f"probability target must have input's shape {(<object>x).shape}, "
+                             f"got {(<object>t).shape}")
+        if elem_strides(t, ts) < 0:
+            t = np.ascontiguousarray(t)
+            elem_strides(t, ts)
+        for d in range(nd):
+            st[1][d] = ts[d]
+    else:
+        if cnp.PyArray_NDIM(t) != nd - 1 or any(
+                cnp.PyArray_DIMS(t)[d - (d > k)] != shape[d] for d in range(nd) if d != k):
+            tshape = tuple(shape[d] for d in range(nd) if d != k)
+            raise ValueError(f"target must have shape {tshape} (input's shape without the "
+                             f"class axis {k}), got {(<object>t).shape}")
+        if not cnp.PyArray_ISNOTSWAPPED(t) or elem_strides(t, ts) < 0:
+            t = np.ascontiguousarray(t, dtype=t.dtype.newbyteorder("="))
+            elem_strides(t, ts)
+        for d in range(nd):
+            if d != k:
+                st[1][d] = ts[d - (d > k)]
+
+    # input strides (a copy only for strides that are not whole elements)
+    if elem_strides(x, st[0]) < 0:
+        x = np.ascontiguousarray(x)
+        elem_strides(x, st[0])
+
+    # outputs: the gradient in input's memory order, per-row losses in C order
+    cdef cnp.ndarray g = None
+    cdef cnp.ndarray lout = None
+    if rg:
+        g = np.zeros_like(x) if op == OP_NLL else np.empty_like(x)
+        elem_strides(g, st[2])
+    if red == RED_NONE:
+        lout = np.empty(tuple(shape[d] for d in range(nd) if d != k), dtype=x.dtype)
+        elem_strides(lout, ts)
+        for d in range(nd):
+            if d != k:
+                st[3][d] = ts[d - (d > k)]
+
+    cdef Walk w
+    build_walk(&w, nd, shape, k, st, op != OP_NLL, MAX_RPT if op == OP_NLL else 0)
+    cdef int nthreads = resolve_threads(n_threads, w.rows if op == OP_NLL else x.size)
+
+    cdef Args a
+    a.x = cnp.PyArray_DATA(x)
+    a.tgt = cnp.PyArray_DATA(t)
+    a.g = cnp.PyArray_DATA(g) if g is not None else NULL
+    a.lout = cnp.PyArray_DATA(lout) if lout is not None else NULL
+    a.cw = cnp.PyArray_DATA(cw) if cw is not None else NULL
+    a.wsum = wsum
+    a.eps = eps
+    a.gscale = 1.0
+    a.kind = label_kind(t) if op != OP_CE_PROB else 0
+    a.has_ignore = has_ignore
+    a.ignore = ignore
+    a.op = op
+
+    cdef double stack_loss[STACK_TASKS]
+    cdef double stack_w[STACK_TASKS]
+    cdef int stack_bad[STACK_TASKS]
+    cdef double total, wtotal, value
+    a.part_loss = stack_loss
+    a.part_w = stack_w
+    a.part_bad = stack_bad
+    if w.ntasks > STACK_TASKS:
+        a.part_loss = <double *>malloc(w.ntasks * sizeof(double))
+        a.part_w = <double *>malloc(w.ntasks * sizeof(double))
+        a.part_bad = <int *>malloc(w.ntasks * sizeof(int))
+    try:
+        if a.part_loss == NULL or a.part_w == NULL or a.part_bad == NULL:
+            raise MemoryError()
+        if rg and red == RED_MEAN:
+            if op == OP_CE_PROB:
+                a.gscale = 1.0 / w.rows if w.rows else INFINITY
+            else:
+                # the divisor first: one pass over the labels
+                run_class_any(&w, &a, nthreads, True, is_f32)
+                if any_bad(a.part_bad, w.ntasks):
+                    raise label_error(t, C, ignore_index)
+                wtotal = cx_pairwise_sum(a.part_w, w.ntasks)
+                a.gscale = 1.0 / wtotal if wtotal != 0.0 else INFINITY
+        run_class_any(&w, &a, nthreads, False, is_f32)
+        if op != OP_CE_PROB and any_bad(a.part_bad, w.ntasks):
+            raise label_error(t, C, ignore_index)
+        total = cx_pairwise_sum(a.part_loss, w.ntasks)
+        wtotal = cx_pairwise_sum(a.part_w, w.ntasks)
+    finally:
+        if a.part_loss != stack_loss:
+            free(a.part_loss)
+            free(a.part_w)
+            free(a.part_bad)
+
+    if red == RED_NONE:
+        loss = lout if cnp.PyArray_NDIM(lout) else lout[()]
+    else:
+        if red == RED_SUM:
+            value = total
+        elif op == OP_CE_PROB:
+            value = total / <double>w.rows
+        else:
+            value = total / wtotal
+        loss = as_scalar(value, is_f32)
+    if rg:
+        return loss, g
+    return loss
+
+
+def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0, axis=None, return_grad=False, n_threads=None):
+    r"""Softmax cross-entropy between logits and class indices or probabilities.
+
+    PyTorch's :func:`torch.nn.functional.cross_entropy` on NumPy arrays,
+    compiled and multithreaded, with the gradient fused into the same pass.
+    With :math:`\log p = \operatorname{log\_softmax}(x)` over the class axis,
+    :math:`C` classes, class weights :math:`w` and smoothing :math:`\varepsilon`:
+
+    * integer `target` :math:`y`: per row
+      :math:`\ell = (1-\varepsilon)(-w_y \log p_y) + \frac{\varepsilon}{C}(-\sum_c w_c \log p_c)`,
+      0 where ``y == ignore_index``; ``"mean"`` divides the sum by
+      :math:`\sum w_y` over the non-ignored rows;
+    * float `target` :math:`t` (probabilities, `input`'s shape): with
+      :math:`t' = (1-\varepsilon) t + \varepsilon / C`, per row
+      :math:`\ell = -\sum_c w_c t'_c \log p_c`; ``"mean"`` divides by the
+      number of rows.
+
+    Parameters
+    ----------
+    input : array_like
+        Logits (float32/float64 computed natively; integers as float64).  The
+        class axis is 1 for 2+ dims and 0 for 1-D input, unless `axis` says.
+    target : array_like
+        Class indices of any integer dtype (`input`'s shape without the class
+        axis) or float class probabilities (`input`'s shape).  Bool targets
+        raise ``TypeError``.
+    weight : array_like, optional
+        Class weights, shape ``(C,)``; cast to `input`'s dtype.
+    ignore_index : int, optional
+        Class index whose rows contribute nothing (default -100).  Probability
+        targets accept only the default.
+    reduction : {"mean", "sum", "none"}, optional
+        ``"none"`` returns the per-row losses (`target`'s shape).
+    label_smoothing : float in [0, 1], optional
+        Mass spread uniformly over the classes (weighted by `weight`).
+    axis : int, optional
+        The class axis (e.g. ``-1``); walked by strides, not copied.
+    return_grad : bool, optional
+        Also return d loss / d input (for ``"none"``: of ``loss.sum()``),
+        computed in the same pass as the loss.
+    n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+
+    Returns
+    -------
+    loss : ndarray or scalar
+        `input`'s dtype; a NumPy scalar unless ``reduction="none"``.
+    grad : ndarray
+        Only with ``return_grad=True``: `input`'s shape and dtype.
+
+    Raises
+    ------
+    LabelError
+        For a class index outside ``[0, C)`` that is not `ignore_index` (a
+        subclass of ``ValueError`` and ``IndexError``; the message names the
+        label and its position).
+    TypeError
+        For bool or non-numeric targets, complex input, non-integer `axis`,
+        `ignore_index` or `n_threads`, a non-bool `return_grad`.
+    ValueError
+        For shapes that do not match, a `weight` of the wrong length, a
+        `label_smoothing` outside [0, 1], an unknown `reduction`, or
+        ``n_threads <= 0``.
+
+    Notes
+    -----
+    ``"mean"`` over zero non-ignored rows is NaN, with a zero gradient (as
+    torch).  A row holding NaN or ``+inf``, or only ``-inf``, gives NaN.  A
+    term with zero weight or zero target probability is 0 even on a ``-inf``
+    logit (torch gives NaN there).  The dominant class keeps relative
+    accuracy: ``cross_entropy([[0., -40.]], [0])`` is 4.25e-18, not 0, and so
+    is its gradient.
+
+    Examples
+    --------
+    >>> import numpy as np, crossent
+    >>> x = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
+    >>> float(crossent.cross_entropy(x, np.array([0, 2])))
+    0.1545...
+    >>> loss, grad = crossent.cross_entropy(x, np.array([0, 2]), return_grad=True)
+    >>> grad.shape
+    (2, 3)
+    """
+    return class_loss(OP_CE, input, target, weight, ignore_index, reduction, label_smoothing,
+                      axis, return_grad, n_threads, "cross_entropy")
+
+
+def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean", axis=None,
+             return_grad=False, n_threads=None):
+    r"""Negative log-likelihood of class indices given log-probabilities.
+
+    PyTorch's :func:`torch.nn.functional.nll_loss` on NumPy arrays: per row
+    :math:`\ell = -w_y x_y` (0 where ``y == ignore_index``); ``"mean"``
+    divides the sum by :math:`\sum w_y` over the non-ignored rows.  Only the
+    labelled entries are read.
+
+    Parameters
+    ----------
+    input : array_like
+        Log-probabilities; class axis 1 for 2+ dims and 0 for 1-D (or `axis`).
+    target : array_like of int
+        Class indices (any integer dtype), `input`'s shape without the class
+        axis.  Float or bool targets raise ``TypeError``.
+    weight : array_like, optional
+        Class weights, shape ``(C,)``.
+    ignore_index : int, optional
+        Class index whose rows contribute nothing (default -100).
+    reduction : {"mean", "sum", "none"}, optional
+    axis : int, optional
+        The class axis; ``None`` is torch's rule.
+    return_grad : bool, optional
+        Also return d loss / d input: ``-w_y`` (times the reduction's factor)
+        at the labelled entries, 0 elsewhere.
+    n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+
+    Returns
+    -------
+    loss : ndarray or scalar
+    grad : ndarray, only with `return_grad`
+
+    Raises
+    ------
+    LabelError
+        For a class index outside ``[0, C)`` that is not `ignore_index`.
+    TypeError, ValueError
+        As :func:`cross_entropy`.
+
+    Examples
+    --------
+    >>> import numpy as np, crossent
+    >>> logp = np.log(np.array([[0.5, 0.5], [0.9, 0.1]]))
+    >>> float(crossent.nll_loss(logp, np.array([0, 0])))
+    0.3992...
+    """
+    return class_loss(OP_NLL, input, target, weight, ignore_index, reduction, 0.0, axis,
+                      return_grad, n_threads, "nll_loss")
+
+
+cdef cnp.ndarray broadcast_side(object value, str name, cnp.ndarray x):
+    cdef cnp.ndarray v = as_float_array(value, name, x.dtype)
+    if (<object>v).shape == (<object>x).shape:
+        return v
+    try:
+        return np.broadcast_to(v, (<object>x).shape)
+    except ValueError as exc:
+        raise ValueError(f"{name} of shape {(<object>v).shape} cannot be broadcast to input's "
+                         f"shape {(<object>x).shape}") from exc
+
+
+cdef int fill_strides(cnp.ndarray a, Py_ssize_t *out) except -1:
+    if elem_strides(a, out) < 0:
+        raise ValueError("internal: strides not a multiple of the item size")
+    return 0
+
+
+cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray wv,
+                             cnp.ndarray pw, int red, bint rg, bint log_target, object n_threads):
+    cdef int nd = cnp.PyArray_NDIM(x), i, d
+    cdef Py_ssize_t st[EW_NOP][MAXD]
+    cdef bint is_f32 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef double divisor, total, value
+    for i in range(EW_NOP):
+        for d in range(nd):
+            st[i][d] = 0
+    if elem_strides(x, st[0]) < 0:
+        x = np.ascontiguousarray(x)
+        elem_strides(x, st[0])
+    if elem_strides(t, st[1]) < 0:
+        t = np.ascontiguousarray(t)
+        elem_strides(t, st[1])
+    if wv is not None and elem_strides(wv, st[2]) < 0:
+        wv = np.ascontiguousarray(wv)
+        elem_strides(wv, st[2])
+    if pw is not None and elem_strides(pw, st[3]) < 0:
+        pw = np.ascontiguousarray(pw)
+        elem_strides(pw, st[3])
+    cdef cnp.ndarray out = None
+    cdef cnp.ndarray g = None
+    if red == RED_NONE:
+        out = np.empty_like(x)
+        fill_strides(out, st[4])
+    if rg:
+        g = np.empty_like(x)
+        fill_strides(g, st[5])
+    if red == RED_BATCHMEAN:
+        divisor = <double>(x.shape[0] if nd else 1)
+    elif red == RED_MEAN:
+        divisor = <double>n
+    else:
+        divisor = 1.0
+
+    cdef EWalk w
+    build_ewalk(&w, nd, cnp.PyArray_DIMS(x), st)
+    cdef int nthreads = resolve_threads(n_threads, n)
+    cdef EArgs a
+    a.x = cnp.PyArray_DATA(x)
+    a.t = cnp.PyArray_DATA(t)
+    a.w = cnp.PyArray_DATA(wv) if wv is not None else NULL
+    a.pw = cnp.PyArray_DATA(pw) if pw is not None else NULL
+    a.out = cnp.PyArray_DATA(out) if out is not None else NULL
+    a.g = cnp.PyArray_DATA(g) if g is not None else NULL
+    a.gscale = (1.0 / divisor if divisor != 0.0 else INFINITY) if red != RED_SUM else 1.0
+    a.lscale = 1.0
+    a.log_target = log_target
+    a.kl = kl
+    a.part = NULL
+    total = elementwise_total(&w, &a, nthreads, is_f32)
+    if red == RED_NONE:
+        return out if nd else out[()], g
+    if red == RED_SUM:
+        value = total
+    else:
+        value = total / divisor
+        if isinf(total) and divisor > 1.0:
+            # the sum overflows: the mean of the elements scaled first
+            a.out = NULL
+            a.g = NULL
+            a.lscale = 1.0 / divisor
+            value = elementwise_total(&w, &a, nthreads, is_f32)
+    return as_scalar(value, is_f32), g
+
+
+def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="mean",
+                                     pos_weight=None, return_grad=False, n_threads=None):
+    r"""Bernoulli negative log-likelihood of `target` given logits.
+
+    PyTorch's :func:`torch.nn.functional.binary_cross_entropy_with_logits` on
+    NumPy arrays, compiled and multithreaded:
+
+    .. math:: \ell = w\,\big(p\,t\,\operatorname{softplus}(-x) + (1-t)\,\operatorname{softplus}(x)\big)
+
+    with :math:`\operatorname{softplus}(z) = \max(z, 0) + \operatorname{log1p}(e^{-|z|})`:
+    stable for any logit (the loss at ``x = 40, t = 0`` is exactly 40, at
+    ``x = -40, t = 0`` it is 4.25e-18); :math:`w` = `weight`, :math:`p` =
+    `pos_weight`.  Gradient :math:`w\,((1-t)\,\sigma(x) - p\,t\,\sigma(-x))`.
+
+    Parameters
+    ----------
+    input : array_like
+        Logits.
+    target : array_like
+        Targets (usually in [0, 1]), `input`'s shape; cast to `input`'s dtype.
+    weight : array_like, optional
+        Broadcast to `input`'s shape (NumPy rules).
+    reduction : {"mean", "sum", "none"}, optional
+    pos_weight : array_like, optional
+        Weight of the positive term, broadcast to `input`'s shape (typically
+        shape ``(C,)``, the last axis).
+    return_grad : bool, optional
+        Also return d loss / d input, computed in the same pass.
+    n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+
+    Returns
+    -------
+    loss : ndarray or scalar
+    grad : ndarray, only with `return_grad`
+
+    Raises
+    ------
+    TypeError
+        For complex or non-numeric input, a non-bool `return_grad`, a
+        non-integer `n_threads`.
+    ValueError
+        For a `target` of another shape, `weight`/`pos_weight` that do not
+        broadcast to `input`'s shape, an unknown `reduction`.
+
+    Examples
+    --------
+    >>> import numpy as np, crossent
+    >>> float(crossent.binary_cross_entropy_with_logits(np.array([40.0]), np.array([0.0])))
+    40.0
+    """
+    cdef cnp.ndarray x = float_input(input, "input")
+    cdef int red = parse_reduction(reduction, False)
+    cdef bint rg = parse_bool(return_grad, "return_grad")
+    cdef cnp.ndarray t = as_float_array(target, "target", x.dtype)
+    if (<object>t).shape != (<object>x).shape:
+        raise ValueError(f"target must have input's shape {(<object>x).shape}, "
+                         f"got {(<object>t).shape}")
+    cdef cnp.ndarray wv = None if weight is None else broadcast_side(weight, "weight", x)
+    cdef cnp.ndarray pw = None if pos_weight is None else broadcast_side(pos_weight, "pos_weight", x)
+    loss, g = elementwise_loss(False, x, t, wv, pw, red, rg, False, n_threads)
+    return (loss, g) if rg else loss
+
+
+def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=False,
+           n_threads=None):
+    r"""Kullback-Leibler divergence with `input` given as log-probabilities.
+
+    PyTorch's :func:`torch.nn.functional.kl_div` on NumPy arrays: pointwise
+    :math:`t\,(\log t - x)` (0 where :math:`t = 0`), or with
+    ``log_target=True`` :math:`e^{t}\,(t - x)` (0 where :math:`t = -\infty`).
+    Gradient :math:`-t` (or :math:`-e^t`).
+
+    Parameters
+    ----------
+    input : array_like
+        Log-probabilities.
+    target : array_like
+        Probabilities (log-probabilities with `log_target`), `input`'s shape.
+    reduction : {"mean", "batchmean", "sum", "none"}, optional
+        ``"mean"`` averages over all elements (torch's default, which is not
+        the mathematical KL divergence); ``"batchmean"`` divides the sum by
+        ``input.shape[0]``.
+    log_target : bool, optional
+    return_grad : bool, optional
+        Also return d loss / d input.
+    n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+
+    Returns
+    -------
+    loss : ndarray or scalar
+    grad : ndarray, only with `return_grad`
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`binary_cross_entropy_with_logits`.
+
+    Examples
+    --------
+    >>> import numpy as np, crossent
+    >>> p = np.array([[0.5, 0.5]])
+    >>> float(crossent.kl_div(np.log(p), p, reduction="batchmean"))
+    0.0
+    """
+    cdef cnp.ndarray x = float_input(input, "input")
+    cdef int red = parse_reduction(reduction, True)
+    cdef bint lt = parse_bool(log_target, "log_target")
+    cdef bint rg = parse_bool(return_grad, "return_grad")
+    cdef cnp.ndarray t = as_float_array(target, "target", x.dtype)
+    if (<object>t).shape != (<object>x).shape:
+        raise ValueError(f"target must have input's shape {(<object>x).shape}, "
+                         f"got {(<object>t).shape}")
+    loss, g = elementwise_loss(True, x, t, None, None, red, rg, lt, n_threads)
+    return (loss, g) if rg else loss
