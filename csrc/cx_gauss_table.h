@@ -7,9 +7,9 @@
     int (*block_##TS)(const cx_gauss_prm *, ptrdiff_t, const T *, ptrdiff_t, const T *,    \
                       ptrdiff_t, const T *, ptrdiff_t, T *, ptrdiff_t, T *, ptrdiff_t, T *, \
                       ptrdiff_t, double *, double *, double *);                             \
-    void (*nll_array_##TS)(int, const T *, ptrdiff_t, const T *, ptrdiff_t, const T *,     \
-                           ptrdiff_t, ptrdiff_t, T *, ptrdiff_t, T *, ptrdiff_t, T *,       \
-                           ptrdiff_t);
+    double (*array_##TS)(int, int, double, const T *, ptrdiff_t, const T *, ptrdiff_t,     \
+                         const T *, ptrdiff_t, ptrdiff_t, T *, ptrdiff_t, T *, ptrdiff_t, T *, \
+                         ptrdiff_t, double);
 
 typedef struct {
     int isa;
@@ -19,7 +19,7 @@ typedef struct {
 
 #define CX_GAUSS_TABLE_FILL(t, isa, TS)                                 \
     (t)->block_##TS = CX_PICK(isa, cx_gauss_block_##TS);                \
-    (t)->nll_array_##TS = CX_PICK(isa, cx_gauss_nll_array_##TS);
+    (t)->array_##TS = CX_PICK(isa, cx_gauss_array_##TS);
 
 static inline void cx_gauss_table_init(cx_gauss_table *t)
 {

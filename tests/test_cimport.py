@@ -65,6 +65,51 @@ DOWNSTREAM_PYX = textwrap.dedent(
     """
 )
 
+# the cross-entropy family's kernels (issue 3)
+DOWNSTREAM_PYX += textwrap.dedent(
+    """
+
+    def cross_entropy_rows_f64(const double[:, :] x, const long long[:] y, double scale):
+        cdef Py_ssize_t i, n = x.shape[1]
+        loss = np.empty(x.shape[0])
+        grad = np.empty((x.shape[0], x.shape[1]))
+        cdef double[:] lo = loss
+        cdef double[:, :] g = grad
+        with nogil:
+            for i in range(x.shape[0]):
+                lo[i] = kernels.cross_entropy_f64(&x[i, 0], n, x.strides[1] // 8, y[i],
+                                                  &g[i, 0], 1, scale)
+        return loss, grad
+
+    def cross_entropy_col_f32(const float[:, :] x, Py_ssize_t j, Py_ssize_t label):
+        cdef float r
+        with nogil:
+            r = kernels.cross_entropy_f32(&x[0, j], x.shape[0], x.strides[0] // 4, label,
+                                          NULL, 1, 1.0)
+        return r
+
+    def bce_f64(const double[:] x, const double[:] t, const double[:] w, double pw):
+        out = np.empty(x.shape[0])
+        grad = np.empty(x.shape[0])
+        cdef double[:] o = out
+        cdef double[:] g = grad
+        cdef double s
+        with nogil:
+            s = kernels.bce_with_logits_f64(&x[0], x.shape[0], x.strides[0] // 8,
+                                            &t[0], t.strides[0] // 8, &w[0], w.strides[0] // 8,
+                                            &pw, 0, &o[0], 1, &g[0], 1, 1.0)
+        return s, out, grad
+
+    def bce_sum_f32(const float[:] x, const float[:] t):
+        cdef double s
+        with nogil:
+            s = kernels.bce_with_logits_f32(&x[0], x.shape[0], x.strides[0] // 4,
+                                            &t[0], t.strides[0] // 4, NULL, 0, NULL, 0,
+                                            NULL, 1, NULL, 1, 1.0)
+        return s
+    """
+)
+
 SETUP_PY = textwrap.dedent(
     """
     import sys
@@ -178,3 +223,62 @@ def test_get_include_has_the_headers():
     folder = crossent.get_include()
     for header in ("crossent.h", "cx_math.inc", "cx_lse.inc"):
         assert os.path.isfile(os.path.join(folder, header)), header
+
+
+# ---- the cross-entropy family (issue 3) -------------------------------------------
+
+def test_downstream_cross_entropy_row_with_grad(downstream, rng):
+    x = rng.standard_normal((40, 97)) * 8
+    y = rng.integers(0, 97, 40).astype(np.int64)
+    x[5] = -60.0
+    x[5, 3] = 0.0  # dominant label (index 93 of the reversed row): relative accuracy
+    y[5] = 93
+    loss, grad = downstream.cross_entropy_rows_f64(x[:, ::-1], y, 0.5)
+    want, want_g = reference.cross_entropy(x[:, ::-1], y, reduction="none", return_grad=True)
+    np.testing.assert_allclose(loss, want, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(grad, 0.5 * want_g, rtol=1e-13, atol=1e-16)
+    assert loss[5] == pytest.approx(96 * np.exp(-60.0), rel=1e-14)
+    assert grad[5, 93] == pytest.approx(-0.5 * 96 * np.exp(-60.0), rel=1e-14)
+
+
+def test_downstream_cross_entropy_bad_label_is_nan(downstream, rng):
+    x = rng.standard_normal((3, 5))
+    loss, grad = downstream.cross_entropy_rows_f64(x, np.array([0, 5, -1], np.int64), 1.0)
+    assert np.isfinite(loss[0]) and np.isnan(loss[1]) and np.isnan(loss[2])
+    assert np.isnan(grad[1:]).all() and np.isfinite(grad[0]).all()
+
+
+def test_downstream_cross_entropy_strided_f32(downstream, rng):
+    x = (rng.standard_normal((300, 6)) * 5).astype(np.float32)
+    for j in range(6):
+        want = reference.cross_entropy(x[:, j], np.int64(j), reduction="none")
+        got = downstream.cross_entropy_col_f32(x, j, j)
+        assert abs(got - want) <= 2 * np.spacing(np.float32(max(abs(want), np.abs(x[:, j]).max())))
+
+
+def test_downstream_bce(downstream, rng):
+    x = rng.standard_normal(1000) * 30
+    t = rng.uniform(size=1000)
+    w = rng.uniform(size=1000)
+    s, out, grad = downstream.bce_f64(x[::-1], t, w, 1.7)
+    want, want_g = reference.binary_cross_entropy_with_logits(
+        x[::-1], t, weight=w, pos_weight=1.7, reduction="none", return_grad=True)
+    np.testing.assert_allclose(out, want, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(grad, want_g, rtol=1e-14, atol=1e-300)
+    assert s == pytest.approx(want.sum(), rel=1e-13)
+    xf = np.array([40.0, -40.0, 0.0], np.float32)
+    tf = np.zeros(3, np.float32)
+    assert downstream.bce_sum_f32(xf, tf) == pytest.approx(40.0 + 4.248354255291589e-18 + np.log(2.0), rel=1e-7)
+
+
+def test_capi_cross_entropy_family_signatures_are_pinned():
+    import crossent.kernels
+
+    capi = crossent.kernels.__pyx_capi__
+    sig = {name: capi[name].__repr__().split('"')[1] for name in capi}
+    ce = "{t} ({t} const *, Py_ssize_t, Py_ssize_t, Py_ssize_t, {t} *, Py_ssize_t, {t})"
+    bce = ("double ({t} const *, Py_ssize_t, Py_ssize_t, {t} const *, Py_ssize_t, {t} const *, "
+           "Py_ssize_t, {t} const *, Py_ssize_t, {t} *, Py_ssize_t, {t} *, Py_ssize_t, {t})")
+    for t, sfx in (("double", "f64"), ("float", "f32")):
+        assert sig.get("cross_entropy_" + sfx) == ce.format(t=t)
+        assert sig.get("bce_with_logits_" + sfx) == bce.format(t=t)

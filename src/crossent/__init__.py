@@ -14,6 +14,7 @@ from crossent._errors import LabelError
 from crossent._cross_entropy import (
     cross_entropy, nll_loss, binary_cross_entropy_with_logits, kl_div,
 )
+from crossent._gaussian import mse_loss, gaussian_nll_loss, poisson_nll_loss, gaussian_nll
 
 __version__ = "0.1.0.dev0"
 
@@ -27,6 +28,10 @@ __all__ = [
     "nll_loss",
     "binary_cross_entropy_with_logits",
     "kl_div",
+    "mse_loss",
+    "gaussian_nll_loss",
+    "poisson_nll_loss",
+    "gaussian_nll",
     "LabelError",
     "get_include",
     "show_config",

@@ -46,3 +46,102 @@ def norm_logpdf(
 ) -> _Result: ...
 def get_include() -> str: ...
 def show_config() -> None: ...
+
+# ---- the cross-entropy family ------------------------------------------------
+_Reduction = Literal["none", "mean", "sum"]
+_Loss = npt.NDArray[np.floating] | np.floating
+
+class LabelError(ValueError, IndexError): ...
+
+@overload
+def cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    weight: npt.ArrayLike | None = ...,
+    *,
+    ignore_index: int = ...,
+    reduction: _Reduction = ...,
+    label_smoothing: float = ...,
+    axis: int | None = ...,
+    return_grad: Literal[False] = ...,
+    n_threads: _Threads = ...,
+) -> _Loss: ...
+@overload
+def cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    weight: npt.ArrayLike | None = ...,
+    *,
+    ignore_index: int = ...,
+    reduction: _Reduction = ...,
+    label_smoothing: float = ...,
+    axis: int | None = ...,
+    return_grad: Literal[True],
+    n_threads: _Threads = ...,
+) -> tuple[_Loss, npt.NDArray[np.floating]]: ...
+@overload
+def nll_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    weight: npt.ArrayLike | None = ...,
+    *,
+    ignore_index: int = ...,
+    reduction: _Reduction = ...,
+    axis: int | None = ...,
+    return_grad: Literal[False] = ...,
+    n_threads: _Threads = ...,
+) -> _Loss: ...
+@overload
+def nll_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    weight: npt.ArrayLike | None = ...,
+    *,
+    ignore_index: int = ...,
+    reduction: _Reduction = ...,
+    axis: int | None = ...,
+    return_grad: Literal[True],
+    n_threads: _Threads = ...,
+) -> tuple[_Loss, npt.NDArray[np.floating]]: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = ...,
+    reduction: _Reduction = ...,
+    pos_weight: npt.ArrayLike | None = ...,
+    return_grad: Literal[False] = ...,
+    n_threads: _Threads = ...,
+) -> _Loss: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = ...,
+    reduction: _Reduction = ...,
+    pos_weight: npt.ArrayLike | None = ...,
+    return_grad: Literal[True],
+    n_threads: _Threads = ...,
+) -> tuple[_Loss, npt.NDArray[np.floating]]: ...
+@overload
+def kl_div(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none", "mean", "sum", "batchmean"] = ...,
+    log_target: bool = ...,
+    return_grad: Literal[False] = ...,
+    n_threads: _Threads = ...,
+) -> _Loss: ...
+@overload
+def kl_div(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none", "mean", "sum", "batchmean"] = ...,
+    log_target: bool = ...,
+    return_grad: Literal[True],
+    n_threads: _Threads = ...,
+) -> tuple[_Loss, npt.NDArray[np.floating]]: ...

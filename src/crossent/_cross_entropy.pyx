@@ -12,7 +12,17 @@ from the shape and strides alone:
   write of softmax - target, scaled by the reduction, in the same call);
 * across: the class axis is strided and the last outer axis has the shorter
   stride (the (N, C, H, W) segmentation layout), or the rows are short: a
-  task is a tile of CX_TILE_W rows side by side, vectorised across rows.
+  task is a tile of CX_TILE_W rows side by side, vectorised across rows
+  (up to CX_TILE_N classes the tile is loaded once -- transposed for C-order
+  short rows -- and its exponentials serve both the loss and the gradient).
+
+The gradient (return_grad=True) is written by the same kernel call that
+computes the row's loss: softmax - target, scaled by the reduction's factor.
+For "mean" over class indices that factor is 1 / (sum of the weights of the
+non-ignored labels), so a label pass (validation and weight sum, the same
+task split) runs first; otherwise labels are validated inside the main pass.
+Elementwise losses (binary_cross_entropy_with_logits, kl_div) walk broadcast
+strided operands in runs of EW_RUN elements, one partial sum per run.
 
 Every task leaves a partial (pairwise sum of its row losses and of its label
 weights); partials are combined pairwise in task order.  The tasks depend on
@@ -23,8 +33,7 @@ cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
-from libc.math cimport INFINITY, NAN, isinf, isnan
+from libc.math cimport INFINITY, isinf
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 
 from crossent._csrc cimport CX_TILE_W
@@ -37,10 +46,6 @@ cnp.import_array()
 cdef cx_ce_table T
 cx_ce_table_init(&T)
 
-cdef object F32 = np.dtype(np.float32)
-cdef object F64 = np.dtype(np.float64)
-cdef object F32_TYPE = np.float32
-cdef object F64_TYPE = np.float64
 
 cdef enum:
     MAXD = 64
@@ -610,7 +615,8 @@ cdef inline cnp.ndarray float_input(object a, str name):
         typ = cnp.PyArray_TYPE(x)
         if (typ == cnp.NPY_DOUBLE or typ == cnp.NPY_FLOAT) and cnp.PyArray_ISNOTSWAPPED(x):
             return x
-    return as_float_array(a, name)
+        return as_float_array(a, name)
+    return as_float_array(as_array(a, name), name)
 
 
 cdef cnp.ndarray as_array(object a, str name):
@@ -688,8 +694,21 @@ cdef int class_axis(object axis, int nd) except -2:
     return a + nd if a < 0 else a
 
 
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_Scalar_ "PyArray_Scalar" (void *data, cnp.dtype descr, object base)
+
+
+cdef cnp.dtype F32_DESCR = np.dtype(np.float32)
+cdef cnp.dtype F64_DESCR = np.dtype(np.float64)
+
+
 cdef object as_scalar(double v, bint is_f32):
-    return F32_TYPE(v) if is_f32 else F64_TYPE(v)
+    """A NumPy scalar of the result dtype."""
+    cdef float f
+    if is_f32:
+        f = <float>v
+        return PyArray_Scalar_(&f, F32_DESCR, None)
+    return PyArray_Scalar_(&v, F64_DESCR, None)
 
 
 cdef object label_error(cnp.ndarray t, Py_ssize_t n, object ignore_index):
@@ -732,15 +751,15 @@ cdef object class_loss(Op op, object input, object target, object weight, object
     cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
     cdef Py_ssize_t C = shape[k]
     cdef int d, i
-    cdef str tkind = t.dtype.kind
-    if tkind == "i" or tkind == "u":
+    cdef bint bad_shape
+    if cnp.PyArray_ISINTEGER(t):
         pass
-    elif tkind == "b":
+    elif cnp.PyArray_ISBOOL(t):
         raise TypeError(f"{fname}: target of dtype bool is ambiguous; pass integer class "
                         f"indices or float probabilities")
-    elif tkind == "f" and op == OP_CE:
+    elif cnp.PyArray_ISFLOAT(t) and op == OP_CE:
         op = OP_CE_PROB
-    elif tkind == "f":
+    elif cnp.PyArray_ISFLOAT(t):
         raise TypeError(f"{fname}: target must hold integer class indices, got dtype {t.dtype}")
     else:
         raise TypeError(f"{fname}: unsupported target dtype {t.dtype}")
@@ -751,7 +770,7 @@ cdef object class_loss(Op op, object input, object target, object weight, object
     cdef cnp.ndarray cw = None
     cdef double wsum = <double>C
     if weight is not None:
-        cw = as_float_array(weight, "weight", x.dtype)
+        cw = as_float_array(as_array(weight, "weight"), "weight", x.dtype)
         if cnp.PyArray_NDIM(cw) != 1 or cnp.PyArray_DIMS(cw)[0] != C:
             raise ValueError(f"weight must be a 1-D array of length {C} (the number of "
                              f"classes), got shape {(<object>cw).shape}")
@@ -779,8 +798,12 @@ cdef object class_loss(Op op, object input, object target, object weight, object
         for d in range(nd):
             st[1][d] = ts[d]
     else:
-        if cnp.PyArray_NDIM(t) != nd - 1 or any(
-                cnp.PyArray_DIMS(t)[d - (d > k)] != shape[d] for d in range(nd) if d != k):
+        bad_shape = cnp.PyArray_NDIM(t) != nd - 1
+        if not bad_shape:
+            for d in range(nd):
+                if d != k and cnp.PyArray_DIMS(t)[d - (d > k)] != shape[d]:
+                    bad_shape = True
+        if bad_shape:
             tshape = tuple(shape[d] for d in range(nd) if d != k)
             raise ValueError(f"target must have shape {tshape} (input's shape without the "
                              f"class axis {k}), got {(<object>t).shape}")
@@ -811,7 +834,7 @@ cdef object class_loss(Op op, object input, object target, object weight, object
 
     cdef Walk w
     build_walk(&w, nd, shape, k, st, op != OP_NLL, MAX_RPT if op == OP_NLL else 0)
-    cdef int nthreads = resolve_threads(n_threads, w.rows if op == OP_NLL else x.size)
+    cdef int nthreads = resolve_threads(n_threads, w.rows if op == OP_NLL else cnp.PyArray_SIZE(x))
 
     cdef Args a
     a.x = cnp.PyArray_DATA(x)
@@ -956,7 +979,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     >>> import numpy as np, crossent
     >>> x = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
     >>> float(crossent.cross_entropy(x, np.array([0, 2])))
-    0.1545...
+    0.1754...
     >>> loss, grad = crossent.cross_entropy(x, np.array([0, 2]), return_grad=True)
     >>> grad.shape
     (2, 3)
@@ -1018,7 +1041,7 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
 
 
 cdef cnp.ndarray broadcast_side(object value, str name, cnp.ndarray x):
-    cdef cnp.ndarray v = as_float_array(value, name, x.dtype)
+    cdef cnp.ndarray v = as_float_array(as_array(value, name), name, x.dtype)
     if (<object>v).shape == (<object>x).shape:
         return v
     try:
@@ -1156,7 +1179,7 @@ def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="m
     cdef cnp.ndarray x = float_input(input, "input")
     cdef int red = parse_reduction(reduction, False)
     cdef bint rg = parse_bool(return_grad, "return_grad")
-    cdef cnp.ndarray t = as_float_array(target, "target", x.dtype)
+    cdef cnp.ndarray t = as_float_array(as_array(target, "target"), "target", x.dtype)
     if (<object>t).shape != (<object>x).shape:
         raise ValueError(f"target must have input's shape {(<object>x).shape}, "
                          f"got {(<object>t).shape}")
@@ -1212,7 +1235,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
     cdef int red = parse_reduction(reduction, True)
     cdef bint lt = parse_bool(log_target, "log_target")
     cdef bint rg = parse_bool(return_grad, "return_grad")
-    cdef cnp.ndarray t = as_float_array(target, "target", x.dtype)
+    cdef cnp.ndarray t = as_float_array(as_array(target, "target"), "target", x.dtype)
     if (<object>t).shape != (<object>x).shape:
         raise ValueError(f"target must have input's shape {(<object>x).shape}, "
                          f"got {(<object>t).shape}")

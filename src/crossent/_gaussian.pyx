@@ -1,0 +1,1036 @@
+# cython: language_level=3
+"""The Gaussian and Poisson family: mse_loss, gaussian_nll_loss, poisson_nll_loss
+(PyTorch semantics) and gaussian_nll (the exact Gaussian NLL), loss and fused
+gradients in one pass.
+
+Drivers.  Every loss here is elementwise over the broadcast shape B of its
+operands (input, target, parameter; outputs: the loss for reduction="none" and
+the two gradients).  One walk serves them all (``GWalk``): the dims of B are
+split into the dims a reduced gradient keeps (``nk`` outer dims, one output
+element per "row") and the dims it is summed over (the inner dims, one row),
+each group ordered by stride and merged where the strides chain, so that any
+layout is walked by strides, never copied.  Rows are cut into fixed tasks by
+the shape alone:
+
+* short rows: a task is a run of rows; each row's gradient sum is written
+  directly and the task's loss is the pairwise sum of its rows;
+* long rows: a task is a group of CX_GROUP_LEN elements of one row; groups are
+  combined pairwise afterwards, in order;
+* across: when the reduced gradient keeps the contiguous dim (var of shape
+  (1, D) against (N, D), log_var of shape (D,)), a task is a tile of 256
+  columns times a group of 512 rows; each column accumulates 64 rows in
+  sequence, then the 64-row partials are combined pairwise, and the groups
+  pairwise afterwards.
+
+Inside a task the csrc block kernel (cx_gauss.inc) evaluates runs of at most
+CX_BLOCK elements and returns their pairwise partial sums, which are pushed on
+a binary-counter stack.  Partials of the tasks are stored and combined in a
+fixed order, so that the result is bitwise the same for every n_threads.
+"""
+import math
+
+import numpy as np
+cimport numpy as cnp
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset
+
+from crossent._csrc cimport CX_BLOCK, CX_GROUP_LEN
+from crossent._csrc_gauss cimport (
+    cx_gauss_prm, cx_gauss_table, cx_gauss_table_init, cx_sum3_stack, cx_sum3_init,
+    cx_sum3_push, cx_sum3_result, cx_pairwise_sum,
+    CX_GK_MSE, CX_GK_POISSON_LOG, CX_GK_POISSON_RATE, CX_GK_TORCH, CX_GK_VAR,
+    CX_GK_LOGVAR, CX_GK_STD, CX_GK_PROFILED, CX_GF_NEGATIVE,
+)
+from crossent._common cimport resolve_threads, as_float_array
+
+cnp.import_array()
+
+cdef cx_gauss_table G
+cx_gauss_table_init(&G)
+
+cdef enum:
+    MAXD = 64
+    NOP = 6
+    OX = 0          # operands: input, target, parameter ...
+    OT = 1
+    OP = 2
+    OL = 3          # ... the loss (reduction="none"), the two gradients
+    OGX = 4
+    OGP = 5
+    TW = 256        # across: columns per tile
+    CHR = 64        # across: rows added in sequence before a pairwise step
+    VLEV = 48       # across: levels of the pairwise stack of column vectors
+
+cdef enum Path:
+    P_SHORT = 0
+    P_LONG = 1
+    P_ACROSS = 2
+
+cdef double LOG_2PI = math.log(2.0 * math.pi)
+cdef double TWO_600 = 2.0 ** 600
+cdef double TWO_M600 = 2.0 ** -600
+cdef double TINY_SUM = 2.0 ** -968
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+cdef struct GWalk:
+    int nd          # dims after dropping size 1, ordering and merging
+    int nk          # dims [0, nk) are kept by the reduced gradient, [nk, nd) summed over
+    int gred        # OGX, OGP or -1: the gradient summed back to a broadcast shape
+    int path
+    Py_ssize_t shape[MAXD]
+    Py_ssize_t st[NOP][MAXD]   # element strides (0: broadcast, absent or summed over)
+    Py_ssize_t rows, rowlen, ntasks
+    Py_ssize_t rpt              # short: rows per task
+    Py_ssize_t ngroups, glen    # long: groups per row, elements per group
+    Py_ssize_t width, ntiles, nouter, rglen, nrg   # across
+
+
+# ------------------------------------------------------------------ the walk ---
+
+cdef int build_gwalk(GWalk *w, tuple shape, list strides, int gred) except -1:
+    """Fill `w` for the broadcast shape and the operands' element strides."""
+    cdef int nd0 = len(shape), d, k, i
+    cdef Py_ssize_t n
+    dims = [d for d in range(nd0) if shape[d] != 1]
+    if gred >= 0 and not any(strides[gred][d] == 0 for d in dims):
+        gred = -1  # nothing to sum over: the gradient is written directly
+
+    keys = [max([abs(strides[k][d]) for k in (OX, OT, OP) if strides[k] is not None])
+            for d in range(nd0)]
+    key = keys.__getitem__
+    if gred >= 0:
+        kept = [d for d in dims if strides[gred][d] != 0]
+        red = [d for d in dims if strides[gred][d] == 0]
+    else:
+        kept = []
+        red = dims
+    kept.sort(key=key, reverse=True)
+    red.sort(key=key, reverse=True)
+    w.gred = gred
+    w.nd = 0
+    for group, is_kept in ((kept, True), (red, False)):
+        first = True
+        for d in group:
+            n = shape[d]
+            if not first:
+                merge = True
+                for k in range(NOP):
+                    s = strides[k][d] if strides[k] is not None else 0
+                    if w.st[k][w.nd - 1] != s * n:
+                        merge = False
+                        break
+                if merge:
+                    w.shape[w.nd - 1] *= n
+                    for k in range(NOP):
+                        w.st[k][w.nd - 1] = strides[k][d] if strides[k] is not None else 0
+                    continue
+            w.shape[w.nd] = n
+            for k in range(NOP):
+                w.st[k][w.nd] = strides[k][d] if strides[k] is not None else 0
+            w.nd += 1
+            first = False
+        if is_kept:
+            w.nk = w.nd
+    if w.nd == w.nk:  # no dim to sum over (a single element): one dim of size 1
+        w.shape[w.nd] = 1
+        for k in range(NOP):
+            w.st[k][w.nd] = 0
+        w.nd += 1
+    w.rows = 1
+    for i in range(w.nk):
+        w.rows *= w.shape[i]
+    w.rowlen = 1
+    for i in range(w.nk, w.nd):
+        w.rowlen *= w.shape[i]
+    cdef Py_ssize_t GL = CX_GROUP_LEN
+    cdef Py_ssize_t kin, kred
+    w.path = P_SHORT
+    if gred >= 0 and w.nk >= 1 and w.shape[w.nk - 1] >= 16:
+        kin = max([abs(w.st[k][w.nk - 1]) for k in (OX, OT, OP)])
+        kred = max([abs(w.st[k][w.nd - 1]) for k in (OX, OT, OP)])
+        if kin < kred:
+            w.path = P_ACROSS
+    if w.path == P_ACROSS:
+        w.width = w.shape[w.nk - 1]
+        w.ntiles = (w.width + TW - 1) // TW
+        w.nouter = w.rows // w.width
+        w.rglen = max(<Py_ssize_t>CHR, (GL // TW) // CHR * CHR)
+        w.nrg = (w.rowlen + w.rglen - 1) // w.rglen
+        w.ntasks = w.nouter * w.ntiles * w.nrg
+    elif w.rowlen > GL:
+        w.path = P_LONG
+        w.glen = GL
+        w.ngroups = (w.rowlen + GL - 1) // GL
+        w.ntasks = w.rows * w.ngroups
+    else:
+        w.rpt = max(<Py_ssize_t>1, GL // max(w.rowlen, <Py_ssize_t>1))
+        w.ntasks = (w.rows + w.rpt - 1) // w.rpt
+    return 0
+
+
+cdef inline void add_offsets(const GWalk *w, Py_ssize_t idx, int d0, int d1,
+                             Py_ssize_t *off) noexcept nogil:
+    """off[k] += offset of flat index idx over dims [d0, d1) (last fastest)."""
+    cdef int d, k
+    cdef Py_ssize_t i
+    for d in range(d1 - 1, d0 - 1, -1):
+        i = idx % w.shape[d]
+        idx = idx // w.shape[d]
+        for k in range(NOP):
+            off[k] += i * w.st[k][d]
+
+
+cdef inline int call_block(const cx_gauss_prm *P, Py_ssize_t n,
+                           const floating *x, Py_ssize_t sx, const floating *t, Py_ssize_t st,
+                           const floating *p, Py_ssize_t sp, floating *lo, Py_ssize_t sl,
+                           floating *gx, Py_ssize_t sgx, floating *gp, Py_ssize_t sgp,
+                           double *accx, double *accp, double *sums) noexcept nogil:
+    if floating is float:
+        return G.block_f32(P, n, x, sx, t, st, p, sp, lo, sl, gx, sgx, gp, sgp, accx, accp, sums)
+    else:
+        return G.block_f64(P, n, x, sx, t, st, p, sp, lo, sl, gx, sgx, gp, sgp, accx, accp, sums)
+
+
+cdef int run_span(const GWalk *w, const cx_gauss_prm *P, const floating *x,
+                  const floating *t, const floating *p, floating *lo, floating *gx,
+                  floating *gp, const Py_ssize_t *base, int d0, int d_run, Py_ssize_t f0,
+                  Py_ssize_t f1, double *accx, double *accp,
+                  cx_sum3_stack *stk) noexcept nogil:
+    """Elements [f0, f1) (flat over dims [d0, nd), runs along dim d_run = nd - 1, or
+    along the tile dim for the across path) through the block kernel; the blocks'
+    sums pushed on `stk`.  Returns the kernel flags."""
+    cdef Py_ssize_t off[NOP]
+    cdef Py_ssize_t f = f0, inner, i0, n, j, m
+    cdef int k, flags = 0, last = w.nd - 1
+    cdef double sums[3]
+    inner = w.shape[last]
+    while f < f1:
+        for k in range(NOP):
+            off[k] = base[k]
+        add_offsets(w, f // inner, d0, last, off)
+        i0 = f % inner
+        n = min(inner - i0, f1 - f)
+        for k in range(NOP):
+            off[k] += i0 * w.st[k][last]
+        j = 0
+        while j < n:
+            m = min(<Py_ssize_t>CX_BLOCK, n - j)
+            flags |= call_block(
+                P, m, x + off[OX] + j * w.st[OX][last], w.st[OX][last],
+                t + off[OT] + j * w.st[OT][last], w.st[OT][last],
+                (p + off[OP] + j * w.st[OP][last]) if p != NULL else NULL, w.st[OP][last],
+                (lo + off[OL] + j * w.st[OL][last]) if lo != NULL else NULL, w.st[OL][last],
+                (gx + off[OGX] + j * w.st[OGX][last]) if gx != NULL else NULL, w.st[OGX][last],
+                (gp + off[OGP] + j * w.st[OGP][last]) if gp != NULL else NULL, w.st[OGP][last],
+                accx, accp, sums)
+            cx_sum3_push(stk, sums)
+            j += m
+        f += n
+    return flags
+
+
+cdef inline floating *out_ptr(floating *ptr, int which, int gred) noexcept nogil:
+    """The pointer the block kernel writes a gradient through (NULL for the summed one)."""
+    return NULL if which == gred else ptr
+
+
+cdef void vec_push(double *items, Py_ssize_t *size, int *top, const double *v,
+                   Py_ssize_t n) noexcept nogil:
+    """Pairwise (binary counter) stack of column vectors of length n (stride TW)."""
+    cdef Py_ssize_t j
+    cdef double *a
+    cdef double *b
+    for j in range(n):
+        items[top[0] * TW + j] = v[j]
+    size[top[0]] = 1
+    top[0] += 1
+    while top[0] >= 2 and size[top[0] - 1] == size[top[0] - 2]:
+        a = items + (top[0] - 2) * TW
+        b = items + (top[0] - 1) * TW
+        for j in range(n):
+            a[j] = a[j] + b[j]
+        size[top[0] - 2] *= 2
+        top[0] -= 1
+
+
+cdef void vec_result(const double *items, int top, double *out, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef int i
+    for j in range(n):
+        out[j] = 0.0
+    if top == 0:
+        return
+    for j in range(n):
+        out[j] = items[(top - 1) * TW + j]
+    for i in range(top - 2, -1, -1):
+        for j in range(n):
+            out[j] = items[i * TW + j] + out[j]
+
+
+cdef void task_run(const GWalk *w, const cx_gauss_prm *P, const floating *x,
+                   const floating *t, const floating *p, floating *lo, floating *gx,
+                   floating *gp, double *parts, double *pvec, int *tflags,
+                   Py_ssize_t task) noexcept nogil:
+    cdef Py_ssize_t base[NOP]
+    cdef Py_ssize_t r, r0, r1, g, f0, f1, o, c, rg, tmp, n, col0, f, j
+    cdef int k, flags = 0, gi, nk = w.nk, top
+    cdef cx_sum3_stack rows_stk, stk
+    cdef double res[3]
+    cdef double one[3]
+    cdef floating *gout
+    cdef floating *wgx = out_ptr(gx, OGX, w.gred)
+    cdef floating *wgp = out_ptr(gp, OGP, w.gred)
+    cdef double *acc
+    cdef double *items
+    cdef Py_ssize_t vsize[VLEV]
+    cdef Py_ssize_t cnt
+    gi = 1 if w.gred == OGX else 2
+    gout = gx if w.gred == OGX else gp
+    one[1] = 0.0
+    one[2] = 0.0
+    if w.path == P_SHORT:
+        r0 = task * w.rpt
+        r1 = min(w.rows, r0 + w.rpt)
+        cx_sum3_init(&rows_stk)
+        for r in range(r0, r1):
+            for k in range(NOP):
+                base[k] = 0
+            add_offsets(w, r, 0, nk, base)
+            cx_sum3_init(&stk)
+            flags |= run_span(w, P, x, t, p, lo, wgx, wgp, base, nk, w.nd - 1, 0, w.rowlen,
+                              NULL, NULL, &stk)
+            cx_sum3_result(&stk, res)
+            if w.gred >= 0:
+                gout[base[w.gred]] = <floating>res[gi]
+            one[0] = res[0]
+            cx_sum3_push(&rows_stk, one)
+        cx_sum3_result(&rows_stk, res)
+        parts[3 * task] = res[0]
+    elif w.path == P_LONG:
+        r = task // w.ngroups
+        g = task % w.ngroups
+        for k in range(NOP):
+            base[k] = 0
+        add_offsets(w, r, 0, nk, base)
+        f0 = g * w.glen
+        f1 = min(w.rowlen, f0 + w.glen)
+        cx_sum3_init(&stk)
+        flags |= run_span(w, P, x, t, p, lo, wgx, wgp, base, nk, w.nd - 1, f0, f1,
+                          NULL, NULL, &stk)
+        cx_sum3_result(&stk, res)
+        parts[3 * task] = res[0]
+        parts[3 * task + 1] = res[1]
+        parts[3 * task + 2] = res[2]
+    else:
+        # across: tile `c` of TW columns (dim nk - 1) of outer row `o`, reduced rows of group rg
+        rg = task % w.nrg
+        tmp = task // w.nrg
+        c = tmp % w.ntiles
+        o = tmp // w.ntiles
+        for k in range(NOP):
+            base[k] = 0
+        add_offsets(w, o, 0, nk - 1, base)
+        col0 = c * TW
+        for k in range(NOP):
+            base[k] += col0 * w.st[k][nk - 1]
+        n = min(<Py_ssize_t>TW, w.width - col0)
+        f0 = rg * w.rglen
+        f1 = min(w.rowlen, f0 + w.rglen)
+        acc = <double *>malloc((VLEV + 1) * TW * sizeof(double))
+        if acc == NULL:
+            tflags[task] = -1
+            return
+        items = acc + TW
+        top = 0
+        for j in range(n):
+            acc[j] = 0.0
+        cx_sum3_init(&stk)
+        cnt = 0
+        for f in range(f0, f1):
+            flags |= run_tile_row(w, P, x, t, p, lo, wgx, wgp, base, f, n,
+                                  acc if w.gred == OGX else NULL,
+                                  acc if w.gred == OGP else NULL, &stk)
+            cnt += 1
+            if cnt == CHR or f == f1 - 1:
+                vec_push(items, vsize, &top, acc, n)
+                for j in range(n):
+                    acc[j] = 0.0
+                cnt = 0
+        vec_result(items, top, pvec + task * TW, n)
+        free(acc)
+        cx_sum3_result(&stk, res)
+        parts[3 * task] = res[0]
+    tflags[task] = flags
+
+
+cdef int run_tile_row(const GWalk *w, const cx_gauss_prm *P, const floating *x,
+                      const floating *t, const floating *p, floating *lo, floating *gx,
+                      floating *gp, const Py_ssize_t *base, Py_ssize_t f, Py_ssize_t n,
+                      double *accx, double *accp, cx_sum3_stack *stk) noexcept nogil:
+    """One reduced row f of an across tile: n columns along dim nk - 1."""
+    cdef Py_ssize_t off[NOP]
+    cdef int k, d = w.nk - 1
+    cdef double sums[3]
+    cdef int flags
+    for k in range(NOP):
+        off[k] = base[k]
+    add_offsets(w, f, w.nk, w.nd, off)
+    flags = call_block(
+        P, n, x + off[OX], w.st[OX][d], t + off[OT], w.st[OT][d],
+        (p + off[OP]) if p != NULL else NULL, w.st[OP][d],
+        (lo + off[OL]) if lo != NULL else NULL, w.st[OL][d],
+        (gx + off[OGX]) if gx != NULL else NULL, w.st[OGX][d],
+        (gp + off[OGP]) if gp != NULL else NULL, w.st[OGP][d],
+        accx, accp, sums)
+    sums[1] = 0.0
+    sums[2] = 0.0
+    cx_sum3_push(stk, sums)
+    return flags
+
+
+cdef double combine(const GWalk *w, floating *gx, floating *gp, double *parts,
+                    double *pvec, double *tmp) noexcept nogil:
+    """Fixed-order pairwise combination of the tasks' partials: the reduced gradient
+    written, the loss sum returned.  tmp: scratch of max(ntasks, nrg) doubles."""
+    cdef Py_ssize_t r, g, o, c, j, rg, n, i
+    cdef Py_ssize_t base[NOP]
+    cdef int k, gi = 1 if w.gred == OGX else 2
+    cdef floating *gout = gx if w.gred == OGX else gp
+    cdef Py_ssize_t sg
+    if w.gred >= 0:
+        if w.path == P_LONG:
+            for r in range(w.rows):
+                for g in range(w.ngroups):
+                    tmp[g] = parts[3 * (r * w.ngroups + g) + gi]
+                for k in range(NOP):
+                    base[k] = 0
+                add_offsets(w, r, 0, w.nk, base)
+                gout[base[w.gred]] = <floating>cx_pairwise_sum(tmp, w.ngroups)
+        elif w.path == P_ACROSS:
+            sg = w.st[w.gred][w.nk - 1]
+            for o in range(w.nouter):
+                for k in range(NOP):
+                    base[k] = 0
+                add_offsets(w, o, 0, w.nk - 1, base)
+                for c in range(w.ntiles):
+                    n = min(<Py_ssize_t>TW, w.width - c * TW)
+                    for j in range(n):
+                        for rg in range(w.nrg):
+                            tmp[rg] = pvec[((o * w.ntiles + c) * w.nrg + rg) * TW + j]
+                        gout[base[w.gred] + (c * TW + j) * sg] = <floating>cx_pairwise_sum(tmp, w.nrg)
+    for i in range(w.ntasks):
+        tmp[i] = parts[3 * i]
+    return cx_pairwise_sum(tmp, w.ntasks)
+
+
+cdef int run_tasks(const GWalk *w, const cx_gauss_prm *P, const floating *x,
+                   const floating *t, const floating *p, floating *lo, floating *gx,
+                   floating *gp, double *parts, double *pvec, int *tflags,
+                   int nt) except -1 nogil:
+    cdef Py_ssize_t task
+    if nt <= 1 or w.ntasks <= 1:
+        for task in range(w.ntasks):
+            task_run(w, P, x, t, p, lo, gx, gp, parts, pvec, tflags, task)
+    else:
+        for task in prange(w.ntasks, num_threads=nt, schedule="static"):
+            task_run(w, P, x, t, p, lo, gx, gp, parts, pvec, tflags, task)
+    return 0
+
+
+cdef inline void *data_or_null(object a):
+    return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef list broadcast_strides(tuple shape, list arrs):
+    """Element strides of each array (or None) as broadcast against `shape`."""
+    cdef int nd = len(shape), d, ad
+    cdef cnp.ndarray a
+    out = []
+    for obj in arrs:
+        if obj is None:
+            out.append(None)
+            continue
+        a = <cnp.ndarray>obj
+        item = a.itemsize
+        off = nd - a.ndim
+        st = []
+        for d in range(nd):
+            ad = d - off
+            if ad < 0 or a.shape[ad] == 1:
+                st.append(0)
+            else:
+                st.append(a.strides[ad] // item)
+        out.append(st)
+    return out
+
+
+cdef tuple engine(cx_gauss_prm *P, tuple shape, list arrs, int gred, int nt):
+    """Run one pass over the broadcast `shape`: outputs written, the reduced gradient
+    (arrs[gred]) summed back; returns (loss sum, flags)."""
+    cdef GWalk w
+    build_gwalk(&w, shape, broadcast_strides(shape, arrs), gred)
+    cdef Py_ssize_t ntasks = w.ntasks
+    cdef cnp.ndarray parts = np.empty(3 * ntasks + 3, dtype=np.float64)
+    cdef cnp.ndarray pvec = np.empty(ntasks * TW if w.path == P_ACROSS else 1, dtype=np.float64)
+    cdef cnp.ndarray tmp = np.empty(max(ntasks, w.nrg if w.path == P_ACROSS else 0,
+                                        w.ngroups if w.path == P_LONG else 0, 1), dtype=np.float64)
+    cdef cnp.ndarray tflags = np.zeros(max(ntasks, 1), dtype=np.intc)
+    cdef double *pp = <double *>cnp.PyArray_DATA(parts)
+    cdef double *pv = <double *>cnp.PyArray_DATA(pvec)
+    cdef double *tm = <double *>cnp.PyArray_DATA(tmp)
+    cdef int *tf = <int *>cnp.PyArray_DATA(tflags)
+    cdef double total
+    cdef void *vx = data_or_null(arrs[OX])
+    cdef void *vt = data_or_null(arrs[OT])
+    cdef void *vp = data_or_null(arrs[OP])
+    cdef void *vl = data_or_null(arrs[OL])
+    cdef void *vgx = data_or_null(arrs[OGX])
+    cdef void *vgp = data_or_null(arrs[OGP])
+    if (<cnp.ndarray>arrs[OX]).itemsize == 4:
+        with nogil:
+            run_tasks(&w, P, <const float *>vx, <const float *>vt, <const float *>vp,
+                      <float *>vl, <float *>vgx, <float *>vgp, pp, pv, tf, nt)
+            total = combine(&w, <float *>vgx, <float *>vgp, pp, pv, tm)
+    else:
+        with nogil:
+            run_tasks(&w, P, <const double *>vx, <const double *>vt, <const double *>vp,
+                      <double *>vl, <double *>vgx, <double *>vgp, pp, pv, tf, nt)
+            total = combine(&w, <double *>vgx, <double *>vgp, pp, pv, tm)
+    flags = 0
+    for f in tflags:
+        if f < 0:
+            raise MemoryError("crossent: out of memory in a kernel task")
+        flags |= int(f)
+    return total, flags
+
+
+# ------------------------------------------------------------------ front helpers ---
+
+cdef str check_reduction(object reduction):
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+cdef bint check_bool(object value, str name) except -1:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+cdef double check_real(object value, str name) except? -1.0:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
+cdef object element_aligned(object a):
+    """`a` itself, or a copy when a stride is not a multiple of the item size."""
+    cdef Py_ssize_t item = a.itemsize
+    for s in a.strides:
+        if s % item:
+            return np.ascontiguousarray(a)
+    return a
+
+
+cdef object side_array(object x, str name, object dtype):
+    return element_aligned(as_float_array(x, name, dtype))
+
+
+cdef object empty_like_layout(tuple shape, object dtype, list candidates):
+    """An output of `shape` laid out like the first candidate of that shape."""
+    for c in candidates:
+        if c is not None and (<object>c).shape == shape:
+            return np.empty_like(c, dtype=dtype)
+    return np.empty(shape, dtype=dtype)
+
+
+cdef object finish(object a):
+    """0-d arrays become NumPy scalars (as NumPy's own reductions)."""
+    if isinstance(a, np.ndarray) and (<cnp.ndarray>a).ndim == 0:
+        return a[()]
+    return a
+
+
+cdef object reduced_value(double total, Py_ssize_t n, str reduction, object dtype,
+                          cx_gauss_prm *P, tuple shape, list arrs, int nt):
+    """The mean or the sum as a NumPy scalar.  A mean whose sum overflowed although the
+    mean does not is recomputed from losses scaled by 2^-600 (MSE: residuals scaled)."""
+    cdef double s2
+    if reduction == "sum":
+        return dtype.type(total)
+    if n == 0:
+        return dtype.type(np.nan)
+    if total == math.inf or total == -math.inf:
+        P.grad = 0
+        if P.kind == CX_GK_MSE:
+            P.rscale = TWO_M600
+        else:
+            P.lscale = TWO_M600
+        s2, _ = engine(P, shape, [arrs[OX], arrs[OT], arrs[OP], None, None, None], -1, nt)
+        if math.isfinite(s2):
+            s2 = s2 / n * TWO_600
+            if P.kind == CX_GK_MSE:
+                s2 = s2 * TWO_600
+            with np.errstate(over="ignore"):
+                return dtype.type(s2)
+    with np.errstate(over="ignore"):
+        return dtype.type(total / n)
+
+
+cdef void init_prm(cx_gauss_prm *P, int kind, bint grad, str reduction, Py_ssize_t n):
+    memset(P, 0, sizeof(cx_gauss_prm))
+    P.kind = kind
+    P.grad = grad
+    P.gscale = (1.0 / n if n else math.inf) if reduction == "mean" else 1.0
+    P.lscale = 1.0
+    P.rscale = 1.0
+
+
+cdef tuple same_shape_pair(object input, object target):
+    x = element_aligned(as_float_array(input, "input"))
+    dtype = x.dtype
+    t = side_array(target, "target", dtype)
+    if t.shape != x.shape:
+        raise ValueError(f"target must have input's shape {x.shape}, got {t.shape}")
+    return x, t, dtype
+
+
+cdef object elementwise_loss(int kind, object x, object t, object dtype,
+                             str reduction, bint return_grad, object n_threads,
+                             bint full, double eps):
+    """mse_loss and poisson_nll_loss: loss and gradient in one pass."""
+    cdef cx_gauss_prm P
+    cdef Py_ssize_t n = x.size
+    cdef tuple shape = x.shape
+    nt = resolve_threads(n_threads, n)
+    init_prm(&P, kind, return_grad, reduction, n)
+    P.full = full
+    P.eps = eps
+    loss = empty_like_layout(shape, dtype, [x]) if reduction == "none" else None
+    grad = empty_like_layout(shape, dtype, [x]) if return_grad else None
+    arrs = [x, t, None, loss, grad, None]
+    total = 0.0
+    if n:
+        total, _ = engine(&P, shape, arrs, -1, nt)
+    elif grad is not None:
+        grad[...] = 0
+    value = finish(loss) if reduction == "none" else reduced_value(total, n, reduction, dtype,
+                                                                   &P, shape, arrs, nt)
+    if return_grad:
+        return value, finish(grad)
+    return value
+
+
+# ------------------------------------------------------------------ the fronts ---
+
+def mse_loss(input, target, *, reduction="mean", return_grad=False, n_threads=None):
+    """Mean squared error, as :func:`torch.nn.functional.mse_loss`.
+
+    Pointwise ``(input - target)**2``; gradient ``2 (input - target)``.  The Gaussian
+    negative log-likelihood with a fixed variance, up to the factor ``1/(2 sigma**2)``
+    and the constant ``log(2 pi sigma**2) / 2`` (see :func:`gaussian_nll`).  Exact where
+    the difference or its square would overflow while the mean is finite.
+
+    Parameters
+    ----------
+    input : array_like
+        Predictions (float32/float64 computed natively; integers as float64).
+    target : array_like
+        Targets, `input`'s shape; cast to `input`'s dtype.
+    reduction : {"mean", "sum", "none"}, optional
+        As torch (default ``"mean"``).
+    return_grad : bool, optional
+        Also return ``d loss / d input`` (for ``"none"``: of ``loss.sum()``), computed
+        in the same pass.
+    n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+
+    Returns
+    -------
+    loss : ndarray or scalar
+        `input`'s dtype.
+    grad : ndarray, only with `return_grad`
+        `input`'s shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        For a `target` of another shape, an unknown `reduction`, ``n_threads <= 0``.
+    TypeError
+        For complex or non-numeric input, a non-bool `return_grad`, a non-integer
+        `n_threads`.
+
+    Examples
+    --------
+    >>> import crossent
+    >>> float(crossent.mse_loss([1.0, 2.0], [0.0, 0.0]))
+    2.5
+    """
+    reduction = check_reduction(reduction)
+    return_grad = check_bool(return_grad, "return_grad")
+    x, t, dtype = same_shape_pair(input, target)
+    return elementwise_loss(CX_GK_MSE, x, t, dtype, reduction, return_grad, n_threads,
+                            False, 0.0)
+
+
+def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, reduction="mean",
+                     return_grad=False, n_threads=None):
+    """Poisson negative log-likelihood, as :func:`torch.nn.functional.poisson_nll_loss`.
+
+    ``log_input=True``: ``exp(input) - target * input`` (gradient ``exp(input) - target``);
+    ``log_input=False``: ``input - target * log(input + eps)`` (gradient
+    ``1 - target / (input + eps)``).  ``full=True`` adds Stirling's approximation of
+    ``log(target!)``, ``target log(target) - target + log(2 pi target) / 2``, where
+    ``target > 1``.  A zero count contributes ``0`` for its ``target * log`` term even
+    where the log is infinite (``0 log 0 = 0``; torch gives NaN there).
+
+    Parameters
+    ----------
+    input : array_like
+        Log-rates (or rates with ``log_input=False``).
+    target : array_like
+        Counts, `input`'s shape.
+    log_input, full : bool, optional
+    eps : float, optional
+        Added to the rate when ``log_input=False`` (cast to `input`'s dtype).
+    reduction : {"mean", "sum", "none"}, optional
+    return_grad : bool, optional
+        Also return ``d loss / d input``, computed in the same pass.
+    n_threads : int, optional
+
+    Returns
+    -------
+    loss : ndarray or scalar
+    grad : ndarray, only with `return_grad`
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`mse_loss`; `log_input` and `full` must be bools, `eps` a real number.
+
+    Examples
+    --------
+    >>> import crossent
+    >>> float(crossent.poisson_nll_loss([0.0], [2.0]))
+    1.0
+    """
+    log_input = check_bool(log_input, "log_input")
+    full = check_bool(full, "full")
+    cdef double e = check_real(eps, "eps")
+    reduction = check_reduction(reduction)
+    return_grad = check_bool(return_grad, "return_grad")
+    x, t, dtype = same_shape_pair(input, target)
+    e = float(np.asarray(e, dtype=dtype))
+    return elementwise_loss(CX_GK_POISSON_LOG if log_input else CX_GK_POISSON_RATE, x, t,
+                            dtype, reduction, return_grad, n_threads, full, e)
+
+
+def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="mean",
+                      return_grad=False, n_threads=None):
+    """Gaussian negative log-likelihood, as :func:`torch.nn.functional.gaussian_nll_loss`.
+
+    ``0.5 * (log(v) + (input - target)**2 / v)`` (plus ``0.5 * log(2 pi)`` with
+    ``full=True``), ``v = max(var, eps)``.  The clamp is straight-through, as torch's
+    (which clamps under ``no_grad``): ``d loss / d var = (1/v - (input - target)**2/v**2) / 2``
+    at the clamped ``v``, also where ``var < eps``.  ``(input - target)**2`` does not
+    overflow while the loss is finite.
+
+    Parameters
+    ----------
+    input : array_like
+        Predicted means.
+    target : array_like
+        Samples, `input`'s shape.
+    var : array_like or float
+        Variances, >= 0: a float (or 0-d array), or an array of `input`'s shape, of
+        `input`'s shape without its last dimension, or of `input`'s number of
+        dimensions with exactly one dimension of size 1 where `input`'s differs (the
+        shapes torch 2.13 accepts).  Broadcast by strides, never copied.
+    full : bool, optional
+        Add the constant ``0.5 * log(2 pi)``.
+    eps : float, optional
+        Lower clamp of `var` (cast to `input`'s dtype).
+    reduction : {"mean", "sum", "none"}, optional
+    return_grad : bool, optional
+        Also return the gradients with respect to `input` and `var`, computed in the
+        same pass (for ``"none"``: of ``loss.sum()``); the one with respect to a
+        broadcast `var` is summed back to `var`'s shape, as autograd does.
+    n_threads : int, optional
+
+    Returns
+    -------
+    loss : ndarray or scalar
+    grad_input : ndarray, only with `return_grad`
+    grad_var : ndarray or scalar, only with `return_grad`
+        `var`'s shape (a NumPy scalar for a float `var`).
+
+    Raises
+    ------
+    ValueError
+        For a negative entry of `var`, a `var` or `target` of a shape torch refuses, an
+        unknown `reduction`, ``n_threads <= 0``.
+    TypeError
+        For complex or non-numeric arrays, non-bool flags, a non-real `eps`.
+
+    Examples
+    --------
+    >>> import crossent
+    >>> round(float(crossent.gaussian_nll_loss([0.0, 1.0], [0.0, 0.0], 1.0)), 6)
+    0.25
+    """
+    full = check_bool(full, "full")
+    cdef double e = check_real(eps, "eps")
+    reduction = check_reduction(reduction)
+    return_grad = check_bool(return_grad, "return_grad")
+    x, t, dtype = same_shape_pair(input, target)
+    v = side_array(var, "var", dtype)
+    xs, vs = x.shape, v.shape
+    if v.ndim == 0 or vs == xs:
+        vb = v
+    elif vs == xs[:len(xs) - 1]:
+        vb = v[..., None]
+    elif (v.ndim == x.ndim and sum(1 for a, b in zip(xs, vs) if a != b) == 1
+          and all(b == 1 for a, b in zip(xs, vs) if a != b)):
+        vb = v
+    else:
+        raise ValueError(f"var is of incorrect size: shape {vs} for input of shape {xs} "
+                         "(torch accepts input's shape, input's shape without its last "
+                         "dimension, or one dimension of size 1)")
+    cdef cx_gauss_prm P
+    cdef Py_ssize_t n = x.size
+    cdef tuple shape = xs
+    nt = resolve_threads(n_threads, n)
+    init_prm(&P, CX_GK_TORCH, return_grad, reduction, n)
+    P.full = full
+    P.eps = float(np.asarray(e, dtype=dtype))
+    loss = empty_like_layout(shape, dtype, [x]) if reduction == "none" else None
+    gx = empty_like_layout(shape, dtype, [x]) if return_grad else None
+    gv = empty_like_layout(vb.shape, dtype, [vb]) if return_grad else None
+    arrs = [x, t, vb, loss, gx, gv]
+    total, flags = 0.0, 0
+    if n:
+        total, flags = engine(&P, shape, arrs, OGP if (return_grad and vb.shape != xs) else -1, nt)
+    else:
+        if return_grad:
+            gx[...] = 0
+            gv[...] = 0
+    if flags & CX_GF_NEGATIVE or (n == 0 and np.any(v < 0)):
+        raise ValueError("var has negative entry/entries")
+    value = finish(loss) if reduction == "none" else reduced_value(total, n, reduction, dtype,
+                                                                   &P, shape, arrs, nt)
+    if return_grad:
+        return value, finish(gx), finish(gv.reshape(vs))
+    return value
+
+
+def gaussian_nll(input, target, var=None, *, log_var=None, std=None, reduction="mean",
+                 return_grad=False, n_threads=None):
+    """The exact Gaussian negative log-likelihood, in nats, constant included.
+
+    .. math:: \\ell = \\tfrac12\\log 2\\pi + \\tfrac12\\log\\sigma^2 + \\frac{(x - y)^2}{2\\sigma^2}
+
+    with ``x`` = `input` (the predicted mean), ``y`` = `target` and the variance given as
+    `var`, as `log_var` (``log sigma**2``, the stable parametrisation of heteroscedastic
+    models: no clamping, no overflow of ``exp`` for any ``|log_var|``) or as `std`, with
+    plain NumPy broadcasting of the three.  ``var == 0`` (``std == 0``,
+    ``log_var == -inf``) takes the limit ``sigma -> 0+``: ``+inf`` where the residual is
+    non-zero, ``-inf`` where it is zero.
+
+    Given none of them, the variance is profiled out at its maximum-likelihood value
+    ``sigma2 = mean((x - y)**2)`` over all elements: the loss per element is
+    ``(log(2 pi sigma2) + (x - y)**2 / sigma2) / 2``, whose mean is
+    ``(log(2 pi sigma2) + 1) / 2`` (``-inf`` for ``sigma2 = 0``), and the gradient is
+    that of the profiled loss, ``(x - y) / sigma2`` (over N for the mean).  This takes
+    one reduction pass for ``sigma2``; the loss is then closed-form, and the
+    elementwise losses (``"none"``) and the gradient are a second, light pass.
+
+    With a fixed scalar `std` the mean is an affine function of the MSE:
+    ``gaussian_nll(x, y, std=s) == mse_loss(x, y) / (2 s**2) + log(2 pi s**2) / 2``.
+
+    Parameters
+    ----------
+    input : array_like
+        Predicted means.
+    target : array_like
+        Observations; broadcast with `input`.
+    var, log_var, std : array_like, optional
+        At most one; broadcast with `input` and `target` (by strides, never copied).
+        `var` and `std` must be >= 0.
+    reduction : {"mean", "sum", "none"}, optional
+        Over all elements of the broadcast shape.
+    return_grad : bool, optional
+        Return ``(loss, grad_input, grad_param)``, ``grad_param`` with respect to
+        whichever of `var` / `log_var` / `std` was given, or ``(loss, grad_input)`` when
+        the variance is profiled; each summed back to its argument's shape, computed in
+        the same pass as the loss.
+    n_threads : int, optional
+
+    Returns
+    -------
+    loss : ndarray or scalar
+        `input`'s dtype; the broadcast shape for ``"none"``.
+    grad_input : ndarray or scalar, only with `return_grad`
+    grad_param : ndarray or scalar, only with `return_grad` and a variance argument
+
+    Raises
+    ------
+    ValueError
+        For more than one of `var`, `log_var`, `std`; a negative `var` or `std`; shapes
+        that do not broadcast; an unknown `reduction`; ``n_threads <= 0``.
+    TypeError
+        For complex or non-numeric arrays, a non-bool `return_grad`.
+
+    Examples
+    --------
+    >>> import crossent
+    >>> round(float(crossent.gaussian_nll([0.0], [0.0], std=1.0)), 6)
+    0.918939
+    >>> round(float(crossent.gaussian_nll([0.0, 0.0], [1.0, -1.0])), 6)  # profiled
+    1.418939
+    """
+    reduction = check_reduction(reduction)
+    return_grad = check_bool(return_grad, "return_grad")
+    given = [(name, val) for name, val in (("var", var), ("log_var", log_var), ("std", std))
+             if val is not None]
+    if len(given) > 1:
+        raise ValueError("give at most one of var, log_var and std, got "
+                         + ", ".join(name for name, _ in given))
+    x0 = element_aligned(as_float_array(input, "input"))
+    dtype = x0.dtype
+    t0 = side_array(target, "target", dtype)
+    arrays = [x0, t0]
+    pname = None
+    p0 = None
+    if given:
+        pname = given[0][0]
+        p0 = side_array(given[0][1], pname, dtype)
+        arrays.append(p0)
+    try:
+        shape = tuple(np.broadcast_shapes(*[a.shape for a in arrays]))
+    except ValueError:
+        names = "input, target" + (" and " + pname if pname else "")
+        raise ValueError(f"{names} cannot be broadcast together: shapes "
+                         + ", ".join(str(a.shape) for a in arrays)) from None
+    cdef Py_ssize_t n = math.prod(shape)
+    nt = resolve_threads(n_threads, n)
+    if p0 is None:
+        return profiled_nll(x0, t0, shape, n, dtype, reduction, return_grad, nt)
+    cdef cx_gauss_prm P
+    kind = {"var": CX_GK_VAR, "log_var": CX_GK_LOGVAR, "std": CX_GK_STD}[pname]
+    init_prm(&P, kind, return_grad, reduction, n)
+    loss = empty_like_layout(shape, dtype, [x0, t0, p0]) if reduction == "none" else None
+    gx = empty_like_layout(x0.shape, dtype, [x0]) if return_grad else None
+    gp = empty_like_layout(p0.shape, dtype, [p0]) if return_grad else None
+    total, flags = 0.0, 0
+    if n:
+        x_red = return_grad and x0.shape != shape
+        p_red = return_grad and p0.shape != shape
+        if x_red and p_red:
+            # two gradients summed over different dims: the parameter's with the loss,
+            # then the input's in a second pass (the only case that reads twice)
+            total, flags = engine(&P, shape, [x0, t0, p0, loss, None, gp], OGP, nt)
+            engine(&P, shape, [x0, t0, p0, None, gx, None], OGX, nt)
+        else:
+            total, flags = engine(&P, shape, [x0, t0, p0, loss, gx, gp],
+                                  OGX if x_red else (OGP if p_red else -1), nt)
+    else:
+        if return_grad:
+            gx[...] = 0
+            gp[...] = 0
+        if pname != "log_var" and np.any(p0 < 0):
+            flags = CX_GF_NEGATIVE
+    if flags & CX_GF_NEGATIVE:
+        raise ValueError(f"{pname} must be >= 0 (it has negative entries)")
+    value = finish(loss) if reduction == "none" else reduced_value(
+        total, n, reduction, dtype, &P, shape, [x0, t0, p0, None, None, None], nt)
+    if return_grad:
+        return value, finish(gx), finish(gp)
+    return value
+
+
+cdef object profiled_nll(object x0, object t0, tuple shape, Py_ssize_t n,
+                         object dtype, str reduction, bint return_grad, int nt):
+    """gaussian_nll with the variance profiled out (see its docstring)."""
+    cdef cx_gauss_prm P
+    cdef int shift = 0
+    cdef double S, su, log_s2, mean_loss
+    init_prm(&P, CX_GK_MSE, False, reduction, n)
+    none = reduction == "none"
+    if n == 0:
+        loss = np.zeros(shape, dtype) if none else dtype.type(0.0 if reduction == "sum" else np.nan)
+        if return_grad:
+            return finish(loss), finish(np.zeros(x0.shape, dtype))
+        return finish(loss)
+    # pass 1: sigma2 = mean of the squared residuals (scaled by 2^-+600 where the plain
+    # sum overflows or underflows)
+    S, _ = engine(&P, shape, [x0, t0, None, None, None, None], -1, nt)
+    special = None
+    if S != S:
+        special = math.nan
+    elif S == math.inf:
+        shift = -600
+    elif S < TINY_SUM:
+        shift = 600
+    if special is None and shift != 0:
+        P.rscale = TWO_600 if shift > 0 else TWO_M600
+        S, _ = engine(&P, shape, [x0, t0, None, None, None, None], -1, nt)
+        if S == math.inf:
+            special = math.inf  # an infinite residual
+        elif S == 0.0:
+            special = -math.inf  # every residual is zero
+    if special is not None:
+        loss = np.full(shape, special, dtype) if none else dtype.type(special)
+        if not return_grad:
+            return finish(loss)
+        if special == math.inf:  # r / sigma2: NaN where r is infinite, else 0
+            xb, tb = np.broadcast_arrays(x0, t0)
+            g = np.where(np.isinf(xb) | np.isinf(tb), np.nan, 0.0)
+            g = sum_to_shape(g, x0.shape).astype(dtype)
+        else:
+            g = np.full(x0.shape, np.nan, dtype)
+        return finish(loss), finish(g)
+    su = S / n
+    log_s2 = math.log(su) - 2 * shift * math.log(2.0)
+    mean_loss = 0.5 * (LOG_2PI + log_s2 + 1.0)
+    if reduction == "mean":
+        value = dtype.type(mean_loss)
+    elif reduction == "sum":
+        with np.errstate(over="ignore"):
+            value = dtype.type(n * mean_loss)
+    else:
+        value = None
+    if not none and not return_grad:
+        return value
+    # pass 2 (light): the elementwise losses and/or the gradient r / sigma2
+    init_prm(&P, CX_GK_PROFILED, return_grad, reduction, n)
+    P.shift = shift
+    P.rscale = 1.0 if shift == 0 else (TWO_600 if shift > 0 else TWO_M600)
+    P.su = su
+    P.inv_su = 1.0 / su
+    P.log_norm = 0.5 * (LOG_2PI + log_s2)
+    loss = empty_like_layout(shape, dtype, [x0, t0]) if none else None
+    gx = empty_like_layout(x0.shape, dtype, [x0]) if return_grad else None
+    engine(&P, shape, [x0, t0, None, loss, gx, None],
+           OGX if (return_grad and x0.shape != shape) else -1, nt)
+    if none:
+        value = finish(loss)
+    if return_grad:
+        return value, finish(gx)
+    return value
+
+
+def sum_to_shape(g, shape):
+    """Sum a broadcast array back to `shape` (the rare special-value paths only)."""
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
