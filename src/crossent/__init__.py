@@ -91,4 +91,5 @@ def _openmp_runtime():
     if not libs:
         return "runtime not found"
     lib = libs[0]
-    return f"{lib.get('internal_api')} {lib.get('version') or ''} {lib.get('filepath')}".strip()
+    version = f" {lib['version']}" if lib.get("version") else ""
+    return f"{lib.get('prefix')}{version}, {lib.get('filepath')}"
