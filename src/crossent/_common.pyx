@@ -60,8 +60,8 @@ cdef cnp.ndarray as_float_array(object x, str name, object dtype=None):
     else:
         try:
             arr = np.asarray(x)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name}: cannot convert {type(x).__name__} to an array") from exc
+        except (TypeError, ValueError, RuntimeError) as exc:  # e.g. a tensor requiring grad
+            raise TypeError(f"{name}: cannot convert {type(x).__name__} to an array ({exc})") from exc
         if arr.dtype == object:
             raise TypeError(f"{name}: cannot convert {type(x).__name__} to a numeric array")
     if dtype is None:
