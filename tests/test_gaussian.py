@@ -722,3 +722,42 @@ def test_loss_is_the_same_with_and_without_gradients(dtype, rng):
     for call in calls:
         for r in REDUCTIONS:
             assert same_bits(call(r, True)[0], call(r, False))
+
+
+@pytest.mark.parametrize("case", ["across", "long-rows", "short-rows"])
+def test_summed_back_gradients_on_every_walk(case, rng):
+    """The parameter's gradient summed back over broadcast dims on each walk of the
+    engine: tiles of columns with several row groups (across), rows cut in groups
+    (long rows), many short rows; against the reference."""
+    shape, pshape = {"across": ((1100, 600), (600,)), "long-rows": ((3, 150_001), (3, 1)),
+                     "short-rows": ((20_000, 7), (20_000, 1))}[case]
+    x = rng.standard_normal(shape)
+    y = rng.standard_normal(shape)
+    lv = rng.standard_normal(pshape)
+    got = crossent.gaussian_nll(x, y, log_var=lv, return_grad=True)
+    exp = ref.gaussian_nll(x, y, log_var=lv, return_grad=True)
+    n_sum = x.size // lv.size
+    assert_close(got[0], exp[0], np.float64, k=8)
+    assert_close(got[1], exp[1], np.float64, k=8)
+    assert_close(got[2], exp[2], np.float64, k=4 * np.log2(n_sum) + 8,
+                 scale=np.max(np.abs(exp[2])))
+    v = np.exp(lv)
+    got = crossent.gaussian_nll_loss(x, y, v if case != "across" else v[None, :], reduction="sum",
+                                     return_grad=True)
+    exp = ref.gaussian_nll_loss(x, y, v if case != "across" else v[None, :], reduction="sum",
+                                return_grad=True)
+    assert_all_close(got, exp, np.float64, k=4 * np.log2(x.size) + 8)
+
+
+def test_public_names_and_stubs():
+    import ast
+    import os
+
+    names = ["mse_loss", "gaussian_nll_loss", "poisson_nll_loss", "gaussian_nll"]
+    for name in names:
+        assert name in crossent.__all__ and callable(getattr(crossent, name))
+        assert getattr(crossent, name).__doc__ and "Examples" in getattr(crossent, name).__doc__
+    stub = os.path.join(os.path.dirname(crossent.__file__), "__init__.pyi")
+    tree = ast.parse(open(stub).read())
+    stubbed = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert set(names) <= stubbed

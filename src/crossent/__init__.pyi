@@ -145,3 +145,95 @@ def kl_div(
     return_grad: Literal[True],
     n_threads: _Threads = ...,
 ) -> tuple[_Loss, npt.NDArray[np.floating]]: ...
+
+# ---- the Gaussian / Poisson family -------------------------------------------
+@overload
+def mse_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reduction = ...,
+    return_grad: Literal[False] = ...,
+    n_threads: _Threads = ...,
+) -> _Loss: ...
+@overload
+def mse_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reduction = ...,
+    return_grad: Literal[True],
+    n_threads: _Threads = ...,
+) -> tuple[_Loss, _Loss]: ...
+@overload
+def poisson_nll_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    log_input: bool = ...,
+    full: bool = ...,
+    eps: float = ...,
+    reduction: _Reduction = ...,
+    return_grad: Literal[False] = ...,
+    n_threads: _Threads = ...,
+) -> _Loss: ...
+@overload
+def poisson_nll_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    log_input: bool = ...,
+    full: bool = ...,
+    eps: float = ...,
+    reduction: _Reduction = ...,
+    return_grad: Literal[True],
+    n_threads: _Threads = ...,
+) -> tuple[_Loss, _Loss]: ...
+@overload
+def gaussian_nll_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    var: npt.ArrayLike,
+    *,
+    full: bool = ...,
+    eps: float = ...,
+    reduction: _Reduction = ...,
+    return_grad: Literal[False] = ...,
+    n_threads: _Threads = ...,
+) -> _Loss: ...
+@overload
+def gaussian_nll_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    var: npt.ArrayLike,
+    *,
+    full: bool = ...,
+    eps: float = ...,
+    reduction: _Reduction = ...,
+    return_grad: Literal[True],
+    n_threads: _Threads = ...,
+) -> tuple[_Loss, _Loss, _Loss]: ...
+@overload
+def gaussian_nll(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    var: npt.ArrayLike | None = ...,
+    *,
+    log_var: npt.ArrayLike | None = ...,
+    std: npt.ArrayLike | None = ...,
+    reduction: _Reduction = ...,
+    return_grad: Literal[False] = ...,
+    n_threads: _Threads = ...,
+) -> _Loss: ...
+@overload
+def gaussian_nll(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    var: npt.ArrayLike | None = ...,
+    *,
+    log_var: npt.ArrayLike | None = ...,
+    std: npt.ArrayLike | None = ...,
+    reduction: _Reduction = ...,
+    return_grad: Literal[True],
+    n_threads: _Threads = ...,
+) -> tuple[_Loss, _Loss, _Loss] | tuple[_Loss, _Loss]: ...

@@ -436,7 +436,9 @@ cdef int run_tasks(const GWalk *w, const cx_gauss_prm *P, const floating *x,
         for task in range(w.ntasks):
             task_run(w, P, x, t, p, lo, gx, gp, parts, pvec, tflags, task)
     else:
-        for task in prange(w.ntasks, num_threads=nt, schedule="static"):
+        # dynamic: a thread slowed by other work on the machine does not hold the
+        # others back; the tasks (and so the results) are the same either way
+        for task in prange(w.ntasks, num_threads=nt, schedule="dynamic"):
             task_run(w, P, x, t, p, lo, gx, gp, parts, pvec, tflags, task)
     return 0
 

@@ -550,7 +550,9 @@ def norm_logpdf(x, loc=0.0, scale=1.0):
     """
     dtype = _primitive_dtype(("x", x), ("loc", loc), ("scale", scale))
     x64, loc64, scale64 = np.broadcast_arrays(
-        _asarray(x, "x").astype(_F64), _asarray(loc, "loc").astype(_F64), _asarray(scale, "scale").astype(_F64)
+        # each input rounded to the result dtype first (a Python float loc with
+        # float32 x is float32, as NumPy's weak scalars), then computed in float64
+        *(_asarray(v, n).astype(dtype).astype(_F64) for v, n in ((x, "x"), (loc, "loc"), (scale, "scale")))
     )
     m, e = _frexp_diff(x64, loc64)
     sm, se = np.frexp(scale64)
