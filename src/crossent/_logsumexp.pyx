@@ -222,10 +222,6 @@ cdef int run_weighted(const Plan *p, const floating *x, const floating *b, float
 
 # ----------------------------------------------------------------- fronts ---
 
-cdef inline object result_dtype(cnp.ndarray a):
-    return a.dtype
-
-
 cdef cnp.ndarray reduced_copy(cnp.ndarray a, tuple axes):
     """a with the reduced axes moved last and merged: one copy."""
     cdef int nd = a.ndim
