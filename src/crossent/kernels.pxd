@@ -3,7 +3,7 @@
 # Flat, explicitly typed row kernels (no fused types, no cimports), noexcept
 # nogil, raw pointers with lengths and strides counted in ELEMENTS.  They do
 # not validate their arguments; they keep the Python API's accuracy.  The names
-# and C signatures are a stable API (pinned by tests/test_kernels_api.py); they
+# and C signatures are a stable API (pinned by tests/test_cimport.py and tests/test_c_api.py); they
 # are exported through crossent.kernels.__pyx_capi__.
 
 # log(sum(exp(x[i * stride]))) over i < n; -inf for n == 0.
