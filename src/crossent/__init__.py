@@ -45,8 +45,10 @@ def get_include():
     Returns
     -------
     str
-        Path of ``crossent/include`` (``crossent.h`` and the kernel sources it
-        includes).  Cython callers need only ``from crossent cimport kernels``.
+        Path of ``crossent/include``: ``crossent_capi.h`` (the row kernels for C
+        extensions, loaded at run time from ``crossent.kernels``) and ``crossent.h``
+        with the kernel sources it includes.  Cython callers need only
+        ``from crossent cimport kernels``.
 
     Examples
     --------
@@ -64,10 +66,21 @@ def show_config():
     time (``CROSSENT_SIMD=baseline`` forces the portable one) and the default
     thread count.
 
+    Returns
+    -------
+    None
+        The report goes to standard output; the values differ from machine
+        to machine.
+
     Examples
     --------
     >>> import crossent
-    >>> crossent.show_config()  # doctest: +SKIP
+    >>> crossent.show_config()  # doctest: +ELLIPSIS
+    crossent ...
+      build          : {'compiler': ...}
+      openmp         : ...
+      simd path      : ...
+      default threads: ...
     """
     from crossent._common import _config
 
