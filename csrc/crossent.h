@@ -156,6 +156,38 @@ static inline cx_lse_acc cx_pairwise_result(const cx_pairwise_stack *st)
     return acc;
 }
 
+/* The same for weighted partials. */
+typedef struct {
+    cx_lse_wacc item[64];
+    ptrdiff_t size[64];
+    int top;
+} cx_wpairwise_stack;
+
+static inline void cx_wpairwise_init(cx_wpairwise_stack *st) { st->top = 0; }
+
+static inline void cx_wpairwise_push(cx_wpairwise_stack *st, cx_lse_wacc a)
+{
+    st->item[st->top] = a;
+    st->size[st->top] = 1;
+    st->top++;
+    while (st->top >= 2 && st->size[st->top - 1] == st->size[st->top - 2]) {
+        st->item[st->top - 2] = cx_lse_wcombine(st->item[st->top - 2], st->item[st->top - 1]);
+        st->size[st->top - 2] *= 2;
+        st->top--;
+    }
+}
+
+static inline cx_lse_wacc cx_wpairwise_result(const cx_wpairwise_stack *st)
+{
+    cx_lse_wacc acc = {-CX_INFINITY, 0.0, 0.0};
+    if (st->top == 0)
+        return acc;
+    acc = st->item[st->top - 1];
+    for (int i = st->top - 2; i >= 0; i--)
+        acc = cx_lse_wcombine(st->item[i], acc);
+    return acc;
+}
+
 /* ---- the ISA levels ----------------------------------------------------- */
 
 #define CX_CAT_(a, b) a##_##b

@@ -13,24 +13,45 @@ cnp.import_array()
 # costs microseconds.
 cdef Py_ssize_t SERIAL_BELOW = 32768
 
+# A cap on n_threads: more threads than this only cost (every thread count gives
+# the same bits), and an OpenMP runtime asked for 65536 threads crashes.
+cdef Py_ssize_t MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
+
 cdef object F32 = np.dtype(np.float32)
 cdef object F64 = np.dtype(np.float64)
 
+# Set in a child made by fork() (os.fork, multiprocessing's "fork" start
+# method).  The OpenMP runtime's thread pool does not survive fork: GNU
+# libgomp waits forever in the child's first parallel region if the parent
+# had started its pool.  So a forked child runs every kernel on its calling
+# thread (same results: they never depend on the thread count).  Written only
+# in the child, while it has a single thread.
+cdef bint in_forked_child = False
+
+
+def _mark_forked_child():
+    global in_forked_child
+    in_forked_child = True
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_mark_forked_child)
+
 
 cdef int resolve_threads(object n_threads, Py_ssize_t work) except -1:
-    """The thread count for a kernel over `work` elements."""
+    """The thread count for a kernel over `work` elements (1 in a forked child)."""
     cdef Py_ssize_t n
     if n_threads is None:
         n = _openmp.omp_get_max_threads()
     else:
         if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)):
             raise TypeError(f"n_threads must be an int or None, got {type(n_threads).__name__}")
-        n = n_threads
-        if n <= 0:
-            raise ValueError(f"n_threads must be positive, got {n}")
-    if work < SERIAL_BELOW or not _openmp.CX_HAVE_OPENMP:
+        if n_threads <= 0:
+            raise ValueError(f"n_threads must be positive, got {n_threads}")
+        n = min(n_threads, MAX_THREADS)  # as Python ints: 2**70 threads is many, not an overflow
+    if work < SERIAL_BELOW or not _openmp.CX_HAVE_OPENMP or in_forked_child:
         return 1
-    return <int>min(n, 1 << 16)
+    return <int>min(n, MAX_THREADS)
 
 
 cdef object float_dtype(object x, str name):
@@ -70,11 +91,27 @@ cdef cnp.ndarray as_float_array(object x, str name, object dtype=None):
         raise TypeError(f"{name}: complex input is not supported")
     elif arr.dtype.kind not in "fiub":
         raise TypeError(f"{name}: dtype {arr.dtype} is not a real number type")
-    if arr.dtype is not dtype and arr.dtype != dtype:
-        arr = arr.astype(dtype)
-    elif not arr.dtype.isnative:
-        arr = arr.astype(dtype)
+    elif arr.dtype.kind == "f" and arr.dtype.itemsize > 8:  # as for the input: no long double
+        raise TypeError(f"{name}: dtype {arr.dtype} is not supported (float32/float64)")
+    if (arr.dtype is not dtype and arr.dtype != dtype) or not arr.dtype.isnative:
+        arr = astype_compact(arr, dtype)
     return arr
+
+
+cdef cnp.ndarray astype_compact(cnp.ndarray a, object dtype):
+    """a.astype(dtype), converting a broadcast (stride-0) array once per distinct element
+    and broadcasting the result again (read-only), not into a full-size copy."""
+    cdef int i
+    cdef bint repeats = False
+    if a.size > 1:
+        for i in range(a.ndim):
+            if a.strides[i] == 0 and a.shape[i] > 1:
+                repeats = True
+                break
+    if not repeats:
+        return a.astype(dtype)
+    idx = tuple(slice(0, 1) if a.strides[i] == 0 else slice(None) for i in range(a.ndim))
+    return np.broadcast_to(a[idx].astype(dtype), (<object>a).shape)
 
 
 cdef tuple normalize_axes(object axis, int ndim):
@@ -87,9 +124,9 @@ cdef tuple normalize_axes(object axis, int ndim):
     for item in items:
         if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)):
             raise TypeError(f"axis must be an int, a tuple of ints or None, got {type(item).__name__}")
+        if item < -ndim or item >= ndim:  # as Python ints: 2**70 is out of bounds, not an overflow
+            raise np.exceptions.AxisError(f"axis {item} is out of bounds for array of dimension {ndim}")
         a = item
-        if a < -ndim or a >= ndim:
-            raise np.exceptions.AxisError(f"axis {a} is out of bounds for array of dimension {ndim}")
         if a < 0:
             a += ndim
         if a in out:
@@ -120,7 +157,11 @@ cdef int check_overlap(cnp.ndarray out, cnp.ndarray x, str name) except -1:
     if (cnp.PyArray_DATA(out) == cnp.PyArray_DATA(x) and (<object>out).shape == (<object>x).shape
             and (<object>out).strides == (<object>x).strides):
         return 0
-    if np.shares_memory(out, x, max_work=1_000_000):
+    try:
+        overlap = np.shares_memory(out, x, max_work=1_000_000)
+    except np.exceptions.TooHardError:
+        overlap = True  # undecided within the work bound: refuse rather than risk it
+    if overlap:
         raise ValueError(f"out overlaps {name} partially; pass {name} itself for in-place work")
     return 0
 

@@ -688,9 +688,9 @@ cdef int class_axis(object axis, int nd) except -2:
         return 0 if nd == 1 else 1
     if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"axis must be an int or None, got {type(axis).__name__}")
+    if axis < -nd or axis >= nd:  # compared as Python ints: 2**70 is out of range, not an overflow
+        raise np.exceptions.AxisError(int(axis), nd, "axis")
     a = axis
-    if a < -nd or a >= nd:
-        raise np.exceptions.AxisError(a, nd, "axis")
     return a + nd if a < 0 else a
 
 
@@ -714,7 +714,8 @@ cdef object as_scalar(double v, bint is_f32):
 cdef object label_error(cnp.ndarray t, Py_ssize_t n, object ignore_index):
     """The LabelError for the first out-of-range label of t (C order)."""
     ok = (t >= 0) & (t < n)
-    ok |= t == ignore_index
+    if -(1 << 63) <= ignore_index < (1 << 63):  # as parse_ignore: else it matches no label
+        ok |= t == ignore_index
     pos = tuple(int(i) for i in np.argwhere(~ok)[0]) if t.ndim else ()
     value = t[pos]
     where = "target" if not pos else f"target[{', '.join(map(str, pos))}]"
@@ -967,6 +968,16 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
 
     Notes
     -----
+    Follows :func:`torch.nn.functional.cross_entropy` (class axis,
+    `reduction`, `weight`, `ignore_index`, `label_smoothing`, index and
+    probability targets), on NumPy arrays.  It differs where the API contract
+    says so: an out-of-range class index raises :class:`LabelError` (torch
+    raises ``IndexError``), any integer dtype is taken for class indices
+    (torch takes int64), everything after `weight` is keyword-only (torch's
+    deprecated ``size_average``/``reduce`` slots do not exist), float16 is
+    computed and returned as float32; `axis`, `return_grad` and `n_threads`
+    are additions.
+
     ``"mean"`` over zero non-ignored rows is NaN, with a zero gradient (as
     torch).  A row holding NaN or ``+inf``, or only ``-inf``, gives NaN.  A
     term with zero weight or zero target probability is 0 even on a ``-inf``
@@ -976,13 +987,22 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
 
     Examples
     --------
-    >>> import numpy as np, crossent
+    >>> import numpy as np
+    >>> import crossent
     >>> x = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
-    >>> float(crossent.cross_entropy(x, np.array([0, 2])))
-    0.1754...
-    >>> loss, grad = crossent.cross_entropy(x, np.array([0, 2]), return_grad=True)
-    >>> grad.shape
-    (2, 3)
+    >>> y = np.array([0, 2])
+    >>> round(float(crossent.cross_entropy(x, y)), 6)
+    0.175456
+    >>> loss, grad = crossent.cross_entropy(x, y, return_grad=True)
+    >>> print(np.round(grad, 6))
+    [[-0.107201  0.087645  0.019556]
+     [ 0.024656  0.027249 -0.051904]]
+    >>> print(np.round(crossent.cross_entropy(x, y, label_smoothing=0.1, reduction="none"), 6))
+    [0.391311 0.299601]
+    >>> round(float(crossent.cross_entropy(x, np.array([0, -100]))), 6)  # row 2 ignored
+    0.241311
+    >>> float(crossent.cross_entropy([[0.0, -40.0]], [0]))  # not 0
+    4.248354255291589e-18
     """
     return class_loss(OP_CE, input, target, weight, ignore_index, reduction, label_smoothing,
                       axis, return_grad, n_threads, "cross_entropy")
@@ -1020,7 +1040,9 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
     Returns
     -------
     loss : ndarray or scalar
+        `input`'s dtype; a NumPy scalar unless ``reduction="none"``.
     grad : ndarray, only with `return_grad`
+        `input`'s shape and dtype.
 
     Raises
     ------
@@ -1029,12 +1051,26 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
     TypeError, ValueError
         As :func:`cross_entropy`.
 
+    Notes
+    -----
+    Follows :func:`torch.nn.functional.nll_loss` (class axis, `reduction`,
+    `weight`, `ignore_index`) on NumPy arrays.  It differs where the API
+    contract says so: an out-of-range class index raises
+    :class:`LabelError` (torch raises ``IndexError``), any integer dtype is
+    taken for class indices, everything after `weight` is keyword-only;
+    `axis`, `return_grad` and `n_threads` are additions.  ``"mean"`` over
+    zero non-ignored rows is NaN, as torch.
+
     Examples
     --------
-    >>> import numpy as np, crossent
+    >>> import numpy as np
+    >>> import crossent
     >>> logp = np.log(np.array([[0.5, 0.5], [0.9, 0.1]]))
-    >>> float(crossent.nll_loss(logp, np.array([0, 0])))
-    0.3992...
+    >>> round(float(crossent.nll_loss(logp, np.array([0, 0]))), 6)
+    0.399254
+    >>> w = np.array([2.0, 1.0])
+    >>> print(np.round(crossent.nll_loss(logp, np.array([1, 0]), w, reduction="none"), 6))
+    [0.693147 0.210721]
     """
     return class_loss(OP_NLL, input, target, weight, ignore_index, reduction, 0.0, axis,
                       return_grad, n_threads, "nll_loss")
@@ -1110,8 +1146,9 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
     a.kl = kl
     a.part = NULL
     total = elementwise_total(&w, &a, nthreads, is_f32)
+    grad = g if g is None or nd else g[()]  # a 0-d input's gradient is a NumPy scalar
     if red == RED_NONE:
-        return out if nd else out[()], g
+        return out if nd else out[()], grad
     if red == RED_SUM:
         value = total
     else:
@@ -1122,7 +1159,7 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
             a.g = NULL
             a.lscale = 1.0 / divisor
             value = elementwise_total(&w, &a, nthreads, is_f32)
-    return as_scalar(value, is_f32), g
+    return as_scalar(value, is_f32), grad
 
 
 def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="mean",
@@ -1159,7 +1196,9 @@ def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="m
     Returns
     -------
     loss : ndarray or scalar
+        `input`'s dtype; a NumPy scalar unless ``reduction="none"``.
     grad : ndarray, only with `return_grad`
+        `input`'s shape and dtype.
 
     Raises
     ------
@@ -1170,11 +1209,27 @@ def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="m
         For a `target` of another shape, `weight`/`pos_weight` that do not
         broadcast to `input`'s shape, an unknown `reduction`.
 
+    Notes
+    -----
+    Follows :func:`torch.nn.functional.binary_cross_entropy_with_logits`
+    (`weight`, `pos_weight`, `reduction`) on NumPy arrays.  It differs where
+    the API contract says so: `weight` is keyword-only (torch also takes it
+    positionally), float16 is computed and returned as float32;
+    `return_grad` and `n_threads` are additions.
+
     Examples
     --------
-    >>> import numpy as np, crossent
-    >>> float(crossent.binary_cross_entropy_with_logits(np.array([40.0]), np.array([0.0])))
-    40.0
+    >>> import numpy as np
+    >>> import crossent
+    >>> x, t = np.array([40.0, -40.0]), np.array([0.0, 0.0])
+    >>> [float(v) for v in crossent.binary_cross_entropy_with_logits(x, t, reduction="none")]
+    [40.0, 4.248354255291589e-18]
+    >>> loss, grad = crossent.binary_cross_entropy_with_logits(
+    ...     np.array([0.0, 2.0]), np.array([1.0, 0.0]), return_grad=True)
+    >>> round(float(loss), 6)
+    1.410038
+    >>> print(np.round(grad, 6))
+    [-0.25      0.440399]
     """
     cdef cnp.ndarray x = float_input(input, "input")
     cdef int red = parse_reduction(reduction, False)
@@ -1217,19 +1272,32 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
     Returns
     -------
     loss : ndarray or scalar
+        `input`'s dtype; a NumPy scalar unless ``reduction="none"``.
     grad : ndarray, only with `return_grad`
+        `input`'s shape and dtype.
 
     Raises
     ------
     TypeError, ValueError
         As :func:`binary_cross_entropy_with_logits`.
 
+    Notes
+    -----
+    Follows :func:`torch.nn.functional.kl_div` (`reduction` with
+    ``"batchmean"``, `log_target`) on NumPy arrays.  It differs where the API
+    contract says so: `target` must have `input`'s shape (no broadcasting),
+    every option is keyword-only, float16 is computed and returned as
+    float32; `return_grad` and `n_threads` are additions.
+
     Examples
     --------
-    >>> import numpy as np, crossent
-    >>> p = np.array([[0.5, 0.5]])
+    >>> import numpy as np
+    >>> import crossent
+    >>> p, q = np.array([[0.5, 0.5]]), np.array([[0.9, 0.1]])
     >>> float(crossent.kl_div(np.log(p), p, reduction="batchmean"))
     0.0
+    >>> round(float(crossent.kl_div(np.log(q), p, reduction="batchmean")), 6)  # KL(p || q)
+    0.510826
     """
     cdef cnp.ndarray x = float_input(input, "input")
     cdef int red = parse_reduction(reduction, True)

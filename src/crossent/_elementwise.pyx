@@ -170,11 +170,19 @@ def log_expit(x, *, out=None, n_threads=None):
     ValueError
         For a wrong `out` or ``n_threads <= 0``.
 
+    Notes
+    -----
+    Follows :func:`scipy.special.log_expit` (a ufunc): same values and result
+    dtype for float32/float64 input.  It differs where the API contract says
+    so: complex input raises ``TypeError``, float16 is computed and returned
+    as float32, and the ufunc keywords (``where``, ``dtype``, ``casting``) are
+    not taken; `out` and `n_threads` are keyword-only.
+
     Examples
     --------
     >>> import crossent
-    >>> crossent.log_expit([0.0, 40.0])
-    array([-6.93147181e-01, -4.24835426e-18])
+    >>> [float(v) for v in crossent.log_expit([0.0, 40.0, -800.0])]
+    [-0.6931471805599453, -4.248354255291589e-18, -800.0]
     """
     cdef Walk w
     cdef cnp.ndarray xa = as_float_array(x, "x")
@@ -187,8 +195,18 @@ def log_expit(x, *, out=None, n_threads=None):
     else:
         with nogil:
             run_log_expit(&w, <const double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(y), nt)
-    return y if y.ndim else y[()]
+    return y if y.ndim or out is not None else y[()]  # as NumPy: out itself, even 0-d
 
+
+cdef object as_array_arg(object obj, str name):
+    """np.asarray(obj); a failed conversion (a torch tensor that requires grad, a
+    ragged list) is a TypeError naming the argument, as for every other input."""
+    if type(obj) is np.ndarray:
+        return obj
+    try:
+        return np.asarray(obj)
+    except Exception as exc:
+        raise TypeError(f"{name}: cannot convert {type(obj).__name__} to an array ({exc})") from exc
 
 def norm_logpdf(x, loc=0.0, scale=1.0, *, out=None, n_threads=None):
     """Log of the normal density, as :func:`scipy.stats.norm.logpdf`.
@@ -221,16 +239,28 @@ def norm_logpdf(x, loc=0.0, scale=1.0, *, out=None, n_threads=None):
     ValueError
         For shapes that do not broadcast, a wrong `out` or ``n_threads <= 0``.
 
+    Notes
+    -----
+    Follows :func:`scipy.stats.norm.logpdf` with ``loc`` and ``scale``: same
+    values, broadcasting and NaN for ``scale <= 0`` (not an error, unlike the
+    losses' variance checks).  It differs in the result dtype, which follows
+    NumPy promotion of the float inputs (float32 in, float32 out; SciPy
+    computes in float64), and complex input raises ``TypeError``.  The square
+    ``((x - loc) / scale)**2`` does not overflow while the result is finite.
+
     Examples
     --------
+    >>> import numpy as np
     >>> import crossent
-    >>> crossent.norm_logpdf([0.0, 1.0])
-    array([-0.91893853, -1.41893853])
+    >>> print(np.round(crossent.norm_logpdf([0.0, 1.0], loc=0.5, scale=[1.0, 2.0]), 6))
+    [-1.043939 -1.643336]
+    >>> float(crossent.norm_logpdf(1.0, scale=-1.0))
+    nan
     """
     cdef Walk w
-    xa0 = np.asarray(x)
-    la0 = np.asarray(loc)
-    sa0 = np.asarray(scale)
+    xa0 = as_array_arg(x, "x")
+    la0 = as_array_arg(loc, "loc")
+    sa0 = as_array_arg(scale, "scale")
     for arr, name in ((xa0, "x"), (la0, "loc"), (sa0, "scale")):
         if arr.dtype.kind == "c":
             raise TypeError(f"{name}: complex input is not supported")
@@ -238,11 +268,15 @@ def norm_logpdf(x, loc=0.0, scale=1.0, *, out=None, n_threads=None):
             raise TypeError(f"{name}: dtype {arr.dtype} is not a real number type")
     # dtype: NumPy promotion of the float dtypes of the array arguments; Python
     # scalars (the defaults) do not widen float32
-    dts = [as_float_array(xa0.reshape(-1)[:0], "x").dtype]
-    for arr, obj, name in ((la0, loc, "loc"), (sa0, scale, "scale")):
-        if isinstance(obj, np.ndarray) or not np.isscalar(obj):
-            dts.append(as_float_array(arr.reshape(-1)[:0], name).dtype)
+    dts = []
+    for arr, obj, name in ((xa0, x, "x"), (la0, loc, "loc"), (sa0, scale, "scale")):
+        if type(obj) is not int and type(obj) is not float:  # NumPy scalars are not weak (NEP 50)
+            dts.append(as_float_array(np.empty(0, arr.dtype), name).dtype)
+        else:
+            dts.append(obj)  # weak: np.result_type(0.5, float32) is float32
     dt = np.result_type(*dts)
+    if dt.kind != "f":  # Python ints alone
+        dt = np.dtype(np.float64)
     try:
         xb, lb, sb = np.broadcast_arrays(xa0, la0, sa0)
     except ValueError as exc:
@@ -262,7 +296,7 @@ def norm_logpdf(x, loc=0.0, scale=1.0, *, out=None, n_threads=None):
         with nogil:
             run_norm(&w, <const double *>cnp.PyArray_DATA(xa), <const double *>cnp.PyArray_DATA(la),
                      <const double *>cnp.PyArray_DATA(sa), <double *>cnp.PyArray_DATA(y), nt)
-    return y if y.ndim else y[()]
+    return y if y.ndim or out is not None else y[()]  # as NumPy: out itself, even 0-d
 
 
 _ELEMENTARY = {"exp": 0, "log1p": 1, "log": 2, "exp_neg": 3, "exp_lo": 4}

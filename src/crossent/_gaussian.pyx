@@ -668,11 +668,21 @@ def mse_loss(input, target, *, reduction="mean", return_grad=False, n_threads=No
         For complex or non-numeric input, a non-bool `return_grad`, a non-integer
         `n_threads`.
 
+    Notes
+    -----
+    Follows :func:`torch.nn.functional.mse_loss` (`reduction`) on NumPy arrays.  It
+    differs where the API contract says so: `target` must have `input`'s shape (torch
+    broadcasts it, with a warning), every option is keyword-only, float16 is computed
+    and returned as float32; `return_grad` and `n_threads` are additions.
+
     Examples
     --------
     >>> import crossent
     >>> float(crossent.mse_loss([1.0, 2.0], [0.0, 0.0]))
     2.5
+    >>> loss, grad = crossent.mse_loss([1.0, 2.0], [0.0, 0.0], return_grad=True)
+    >>> [float(g) for g in grad]  # 2 (input - target) / N
+    [1.0, 2.0]
     """
     reduction = check_reduction(reduction)
     return_grad = check_bool(return_grad, "return_grad")
@@ -705,22 +715,37 @@ def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, red
     return_grad : bool, optional
         Also return ``d loss / d input``, computed in the same pass.
     n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
 
     Returns
     -------
     loss : ndarray or scalar
+        `input`'s dtype; a NumPy scalar unless ``reduction="none"``.
     grad : ndarray, only with `return_grad`
+        `input`'s shape and dtype.
 
     Raises
     ------
     ValueError, TypeError
         As :func:`mse_loss`; `log_input` and `full` must be bools, `eps` a real number.
 
+    Notes
+    -----
+    Follows :func:`torch.nn.functional.poisson_nll_loss` (`log_input`, `full`, `eps`,
+    `reduction`) on NumPy arrays.  It differs where the API contract says so: `target`
+    must have `input`'s shape, every option is keyword-only, and a zero count
+    contributes 0 to its ``target * log`` term even where the log is infinite (torch
+    gives NaN there); `return_grad` and `n_threads` are additions.
+
     Examples
     --------
     >>> import crossent
-    >>> float(crossent.poisson_nll_loss([0.0], [2.0]))
+    >>> float(crossent.poisson_nll_loss([0.0], [2.0]))  # exp(0) - 2 * 0
     1.0
+    >>> rates, counts = [0.0, 1.0], [0.0, 3.0]
+    >>> [float(v) for v in crossent.poisson_nll_loss(
+    ...     rates, counts, log_input=False, eps=0.0, reduction="none")]  # 0 log 0 = 0
+    [0.0, 1.0]
     """
     log_input = check_bool(log_input, "log_input")
     full = check_bool(full, "full")
@@ -764,11 +789,14 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
         same pass (for ``"none"``: of ``loss.sum()``); the one with respect to a
         broadcast `var` is summed back to `var`'s shape, as autograd does.
     n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
 
     Returns
     -------
     loss : ndarray or scalar
+        `input`'s dtype; a NumPy scalar unless ``reduction="none"``.
     grad_input : ndarray, only with `return_grad`
+        `input`'s shape and dtype.
     grad_var : ndarray or scalar, only with `return_grad`
         `var`'s shape (a NumPy scalar for a float `var`).
 
@@ -780,11 +808,26 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
     TypeError
         For complex or non-numeric arrays, non-bool flags, a non-real `eps`.
 
+    Notes
+    -----
+    Follows :func:`torch.nn.functional.gaussian_nll_loss` of torch 2.13: the shapes of
+    `var` it accepts, the ``ValueError`` for a negative `var`, the clamp at `eps` with
+    its straight-through gradient, `full`.  It differs where the API contract says so:
+    `target` must have `input`'s shape, every option after `var` is keyword-only,
+    float16 is computed and returned as float32; `return_grad` (with the gradient
+    with respect to `var`) and `n_threads` are additions.  :func:`gaussian_nll` is the
+    exact negative log-likelihood without the clamp.
+
     Examples
     --------
+    >>> import numpy as np
     >>> import crossent
     >>> round(float(crossent.gaussian_nll_loss([0.0, 1.0], [0.0, 0.0], 1.0)), 6)
     0.25
+    >>> loss, g_input, g_var = crossent.gaussian_nll_loss(
+    ...     [0.0, 1.0], [0.0, 0.0], 1.0, return_grad=True)
+    >>> print(np.round(g_input, 6), round(float(g_var), 6))
+    [0.  0.5] 0.25
     """
     full = check_bool(full, "full")
     cdef double e = check_real(eps, "eps")
@@ -872,13 +915,16 @@ def gaussian_nll(input, target, var=None, *, log_var=None, std=None, reduction="
         the variance is profiled; each summed back to its argument's shape, computed in
         the same pass as the loss.
     n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
 
     Returns
     -------
     loss : ndarray or scalar
         `input`'s dtype; the broadcast shape for ``"none"``.
     grad_input : ndarray or scalar, only with `return_grad`
+        `input`'s shape.
     grad_param : ndarray or scalar, only with `return_grad` and a variance argument
+        The shape of the variance argument given.
 
     Raises
     ------
@@ -888,13 +934,36 @@ def gaussian_nll(input, target, var=None, *, log_var=None, std=None, reduction="
     TypeError
         For complex or non-numeric arrays, a non-bool `return_grad`.
 
+    Notes
+    -----
+    No peer computes this exact form.  With `var` it is
+    :func:`torch.nn.functional.gaussian_nll_loss` with ``full=True`` and without the
+    clamp of `var` at ``eps`` (nor torch's shape rules: `input`, `target` and `var`
+    broadcast as NumPy arrays do), and per element it is ``-scipy.stats.norm.logpdf``:
+    ``gaussian_nll(x, y, std=s, reduction="none") == -norm_logpdf(y, x, s)``.
+
     Examples
     --------
+    >>> import numpy as np
     >>> import crossent
-    >>> round(float(crossent.gaussian_nll([0.0], [0.0], std=1.0)), 6)
+    >>> round(float(crossent.gaussian_nll([0.0], [0.0], std=1.0)), 6)  # log(2 pi) / 2
     0.918939
     >>> round(float(crossent.gaussian_nll([0.0, 0.0], [1.0, -1.0])), 6)  # profiled
     1.418939
+    >>> print(np.round(crossent.gaussian_nll(
+    ...     [0.0, 0.0], [1.0, -1.0], log_var=[0.0, 2.0], reduction="none"), 6))
+    [1.418939 1.986606]
+
+    The relations to the MSE and to the normal log-density:
+
+    >>> x, y = np.array([0.3, -1.2, 2.0]), np.array([0.0, 1.0, 1.5])
+    >>> nll = float(crossent.gaussian_nll(x, y, std=0.5))
+    >>> mse = float(crossent.mse_loss(x, y))
+    >>> bool(np.isclose(nll, mse / (2 * 0.5**2) + np.log(2 * np.pi * 0.5**2) / 2))
+    True
+    >>> bool(np.allclose(crossent.gaussian_nll(x, y, std=0.5, reduction="none"),
+    ...                  -crossent.norm_logpdf(y, x, 0.5)))
+    True
     """
     reduction = check_reduction(reduction)
     return_grad = check_bool(return_grad, "return_grad")

@@ -73,21 +73,31 @@ cdef inline void write_row(Op op, const floating *x, Py_ssize_t n, Py_ssize_t sx
             T.softmax_write_f64(x, n, sx, y, sy, acc)
 
 
+cdef inline double repeated_rest(double rest, Py_ssize_t k) noexcept nogil:
+    """`rest` of k copies of the terms: exp(m) * k * (1 + rest) = exp(m) * (1 + rest')."""
+    return rest * <double>k + <double>(k - 1) if k != 1 else rest
+
+
+cdef inline cx_lse_acc repeated(cx_lse_acc acc, Py_ssize_t k) noexcept nogil:
+    acc.rest = repeated_rest(acc.rest, k)
+    return acc
+
+
 cdef void task_rows(const Plan *p, Op op, const floating *x, floating *y,
-                    Py_ssize_t t) noexcept nogil:
+                    Py_ssize_t t, Py_ssize_t rep) noexcept nogil:
     cdef Py_ssize_t ox, oy, ob
     cdef cx_lse_acc acc
     outer_offsets(p, t, p.nd, &ox, &oy, &ob)
     acc = row_acc(op, x + ox, p.n, p.sn)
     if op == OP_LSE:
-        y[oy] = <floating>cx_lse_value(acc)
+        y[oy] = <floating>cx_lse_value(repeated(acc, rep))
     else:
         write_row(op, x + ox, p.n, p.sn, y + oy, p.yn, acc)
 
 
 cdef void task_across(const Plan *p, Op op, const floating *x, floating *y,
-                      Py_ssize_t t) noexcept nogil:
-    cdef Py_ssize_t ox, oy, ob, j0, w
+                      Py_ssize_t t, Py_ssize_t rep) noexcept nogil:
+    cdef Py_ssize_t ox, oy, ob, j0, w, j
     cdef double m[CX_TILE_W]
     cdef double rest[CX_TILE_W]
     cdef int last = p.nd - 1
@@ -102,6 +112,8 @@ cdef void task_across(const Plan *p, Op op, const floating *x, floating *y,
         else:
             T.lse_cols_f32(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
         if op == OP_LSE:
+            for j in range(w):
+                rest[j] = repeated_rest(rest[j], rep)
             T.lse_cols_finish_f32(w, m, rest, y + oy, p.ys[last])
         elif op == OP_LOG_SOFTMAX:
             T.log_softmax_cols_write_f32(x + ox, p.n, p.sn, w, p.xs[last], m, rest,
@@ -115,6 +127,8 @@ cdef void task_across(const Plan *p, Op op, const floating *x, floating *y,
         else:
             T.lse_cols_f64(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
         if op == OP_LSE:
+            for j in range(w):
+                rest[j] = repeated_rest(rest[j], rep)
             T.lse_cols_finish_f64(w, m, rest, y + oy, p.ys[last])
         elif op == OP_LOG_SOFTMAX:
             T.log_softmax_cols_write_f64(x + ox, p.n, p.sn, w, p.xs[last], m, rest,
@@ -142,7 +156,7 @@ cdef void task_group_write(const Plan *p, Op op, const floating *x, floating *y,
 
 
 cdef int run_groups(const Plan *p, Op op, const floating *x, floating *y,
-                    int nthreads) except -1 nogil:
+                    int nthreads, Py_ssize_t rep) except -1 nogil:
     """Long rows: groups in parallel, then each row's groups combined in the
     order cx_lse_row uses (bitwise the same as one thread)."""
     cdef Py_ssize_t t, r, g, ox, oy, ob
@@ -167,7 +181,7 @@ cdef int run_groups(const Plan *p, Op op, const floating *x, floating *y,
     if op == OP_LSE:
         for r in range(p.rows):
             outer_offsets(p, r, p.nd, &ox, &oy, &ob)
-            y[oy] = <floating>cx_lse_value(rowacc[r])
+            y[oy] = <floating>cx_lse_value(repeated(rowacc[r], rep))
     else:
         for t in prange(p.ntasks, num_threads=nthreads, schedule="static"):
             task_group_write(p, op, x, y, rowacc, t)
@@ -176,29 +190,31 @@ cdef int run_groups(const Plan *p, Op op, const floating *x, floating *y,
     return 0
 
 
-cdef int run(const Plan *p, Op op, const floating *x, floating *y, int nthreads) except -1 nogil:
+cdef int run(const Plan *p, Op op, const floating *x, floating *y, int nthreads,
+             Py_ssize_t rep=1) except -1 nogil:
+    """rep > 1 (OP_LSE only): every term counts rep times (broadcast reduced dims)."""
     cdef Py_ssize_t t
     if p.path == PATH_GROUPS:
-        return run_groups(p, op, x, y, nthreads)
+        return run_groups(p, op, x, y, nthreads, rep)
     if nthreads == 1:
         if p.path == PATH_ROWS:
             for t in range(p.ntasks):
-                task_rows(p, op, x, y, t)
+                task_rows(p, op, x, y, t, rep)
         elif p.path == PATH_ACROSS:
             for t in range(p.ntasks):
-                task_across(p, op, x, y, t)
+                task_across(p, op, x, y, t, rep)
         return 0
     if p.path == PATH_ROWS:
         for t in prange(p.ntasks, num_threads=nthreads, schedule="static"):
-            task_rows(p, op, x, y, t)
+            task_rows(p, op, x, y, t, rep)
     elif p.path == PATH_ACROSS:
         for t in prange(p.ntasks, num_threads=nthreads, schedule="static"):
-            task_across(p, op, x, y, t)
+            task_across(p, op, x, y, t, rep)
     return 0
 
 
 cdef void task_weighted(const Plan *p, const floating *x, const floating *b, floating *y,
-                        floating *sgn, Py_ssize_t t) noexcept nogil:
+                        floating *sgn, Py_ssize_t t, Py_ssize_t rep) noexcept nogil:
     cdef Py_ssize_t ox, oy, ob
     cdef double sign
     cdef cx_lse_wacc acc
@@ -207,17 +223,20 @@ cdef void task_weighted(const Plan *p, const floating *x, const floating *b, flo
         acc = T.lse_weighted_row_f32(x + ox, p.sn, b + ob, p.bn, p.n)
     else:
         acc = T.lse_weighted_row_f64(x + ox, p.sn, b + ob, p.bn, p.n)
+    if rep != 1:  # rep copies of every term (broadcast reduced dims)
+        acc.ones *= <double>rep
+        acc.rest *= <double>rep
     y[oy] = <floating>cx_lse_wvalue(acc, &sign)
     sgn[oy] = <floating>sign
 
 
 cdef int run_weighted(const Plan *p, const floating *x, const floating *b, floating *y,
-                      floating *sgn, int nthreads) except -1 nogil:
+                      floating *sgn, int nthreads, Py_ssize_t rep) except -1 nogil:
     """Rows of log |sum b exp(x)| with signs; y and sgn share one layout (an
     empty row gives -inf with sign 0 through the same kernel)."""
     cdef Py_ssize_t t
     for t in prange(p.rows, num_threads=nthreads, schedule="static"):
-        task_weighted(p, x, b, y, sgn, t)
+        task_weighted(p, x, b, y, sgn, t, rep)
     return 0
 
 # ----------------------------------------------------------------- fronts ---
@@ -233,6 +252,29 @@ cdef cnp.ndarray reduced_copy(cnp.ndarray a, tuple axes):
     return moved.reshape(tuple(a.shape[i] for i in outer) + (n,))
 
 
+cdef tuple drop_repeats(cnp.ndarray x, cnp.ndarray b, tuple axes):
+    """(x, b, k): x and b indexed at 0 (kept with size 1) along the reduced dims where
+    neither moves (stride 0, as np.broadcast_to makes), which hold k copies of the
+    remaining terms.  Walking one copy and counting it k times replaces copying the
+    broadcast into memory (2**31 repeats would take 17 GB)."""
+    cdef Py_ssize_t k = 1
+    cdef int i
+    if x.size == 0:
+        return x, b, 1
+    idx = []
+    for i in range(x.ndim):
+        if (i in axes and x.shape[i] > 1 and x.strides[i] == 0
+                and (b is None or b.strides[i] == 0)):
+            k *= x.shape[i]
+            idx.append(slice(0, 1))
+        else:
+            idx.append(slice(None))
+    if k == 1:
+        return x, b, 1
+    idx = tuple(idx)
+    return x[idx], (None if b is None else b[idx]), k
+
+
 cdef int fill_mask(int *mask, int nd, tuple axes) except -1:
     cdef int i
     for i in range(nd):
@@ -242,13 +284,14 @@ cdef int fill_mask(int *mask, int nd, tuple axes) except -1:
     return 0
 
 
-cdef int run_any(Plan *p, Op op, cnp.ndarray x, cnp.ndarray y, int nthreads) except -1:
+cdef int run_any(Plan *p, Op op, cnp.ndarray x, cnp.ndarray y, int nthreads,
+                 Py_ssize_t rep=1) except -1:
     if x.dtype.itemsize == 4:
         with nogil:
-            run(p, op, <const float *>cnp.PyArray_DATA(x), <float *>cnp.PyArray_DATA(y), nthreads)
+            run(p, op, <const float *>cnp.PyArray_DATA(x), <float *>cnp.PyArray_DATA(y), nthreads, rep)
     else:
         with nogil:
-            run(p, op, <const double *>cnp.PyArray_DATA(x), <double *>cnp.PyArray_DATA(y), nthreads)
+            run(p, op, <const double *>cnp.PyArray_DATA(x), <double *>cnp.PyArray_DATA(y), nthreads, rep)
     return 0
 
 
@@ -267,7 +310,13 @@ cdef object reduce_lse(cnp.ndarray x, tuple axes, bint keepdims, object out, obj
     else:
         y = np.empty(keep_shape, dtype=x.dtype)
     fill_mask(mask, nd, axes)
+    cdef cnp.ndarray xw = x
+    cdef Py_ssize_t rep = 1
     if build_plan(&p, x, y, None, mask, False) < 0:
+        xw, _, rep = drop_repeats(x, None, axes)
+        if rep == 1 or build_plan(&p, xw, y, None, mask, False) < 0:
+            rep = 0
+    if rep == 0:
         xc = reduced_copy(x, axes)
         cshape = (<object>xc).shape
         yc = np.empty(cshape[:len(cshape) - 1] + (1,), x.dtype)
@@ -275,9 +324,10 @@ cdef object reduce_lse(cnp.ndarray x, tuple axes, bint keepdims, object out, obj
         y[...] = yc.reshape(keep_shape)
     else:
         if p.path == PATH_EMPTY and p.rows:
+            resolve_threads(n_threads, 0)  # checked even where no kernel runs
             y.fill(-np.inf)
         else:
-            run_any(&p, OP_LSE, x, y, resolve_threads(n_threads, x.size))
+            run_any(&p, OP_LSE, xw, y, resolve_threads(n_threads, xw.size), rep)
     if out is not None:
         return target  # as NumPy: out itself, even 0-d
     res = y if keepdims else y.reshape(final_shape)
@@ -293,7 +343,14 @@ cdef tuple reduce_lse_weighted(cnp.ndarray x, cnp.ndarray b, tuple axes, object 
     cdef cnp.ndarray y = np.empty(keep_shape, dtype=x.dtype)
     cdef cnp.ndarray sgn = np.empty(keep_shape, dtype=x.dtype)
     fill_mask(mask, nd, axes)
+    cdef Py_ssize_t rep = 1
     if build_plan(&p, x, y, b, mask, False) < 0:
+        xw, bw, rep = drop_repeats(x, b, axes)
+        if rep == 1 or build_plan(&p, xw, y, bw, mask, False) < 0:
+            rep = 0
+        else:
+            x, b = xw, bw
+    if rep == 0:
         xc = reduced_copy(x, axes)
         yc, sc = reduce_lse_weighted(xc, reduced_copy(b, axes), (xc.ndim - 1,), n_threads)
         return yc.reshape(keep_shape), sc.reshape(keep_shape)
@@ -302,16 +359,16 @@ cdef tuple reduce_lse_weighted(cnp.ndarray x, cnp.ndarray b, tuple axes, object 
     if x.dtype.itemsize == 4:
         with nogil:
             run_weighted(&p, <const float *>cnp.PyArray_DATA(x), <const float *>cnp.PyArray_DATA(b),
-                         <float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(sgn), nt)
+                         <float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(sgn), nt, rep)
     else:
         with nogil:
             run_weighted(&p, <const double *>cnp.PyArray_DATA(x), <const double *>cnp.PyArray_DATA(b),
-                         <double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(sgn), nt)
+                         <double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(sgn), nt, rep)
     return y, sgn
 
 
-cdef object finish_weighted(cnp.ndarray x, tuple axes, bint keepdims, bint return_sign,
-                            cnp.ndarray y, cnp.ndarray sgn, object out):
+cdef object finish_weighted(cnp.ndarray x, cnp.ndarray bw, tuple axes, bint keepdims,
+                            bint return_sign, cnp.ndarray y, cnp.ndarray sgn, object out):
     """Shape the weighted result as asked (keepdims, out=, sign)."""
     if not return_sign:
         y[sgn < 0] = np.nan  # log of a negative sum, as SciPy
@@ -320,7 +377,10 @@ cdef object finish_weighted(cnp.ndarray x, tuple axes, bint keepdims, bint retur
         y = y.reshape(final_shape)
         sgn = sgn.reshape(final_shape)
     if out is not None:
-        check_out(out, (<object>y).shape, x.dtype)[...] = y
+        target = check_out(out, (<object>y).shape, x.dtype)
+        check_overlap(target, x, "a")  # as the unweighted path, though y is a temporary
+        check_overlap(target, bw, "b")
+        target[...] = y
         value = out  # as NumPy: out itself, even 0-d
     else:
         value = y if y.ndim else y[()]
@@ -328,6 +388,16 @@ cdef object finish_weighted(cnp.ndarray x, tuple axes, bint keepdims, bint retur
         return value, (sgn if sgn.ndim else sgn[()])
     return value
 
+
+cdef object as_array_arg(object obj, str name):
+    """np.asarray(obj); a failed conversion (a torch tensor that requires grad, a
+    ragged list) is a TypeError naming the argument, as for every other input."""
+    if type(obj) is np.ndarray:
+        return obj
+    try:
+        return np.asarray(obj)
+    except Exception as exc:
+        raise TypeError(f"{name}: cannot convert {type(obj).__name__} to an array ({exc})") from exc
 
 cdef object lse_fast(object a, object axis, bint keepdims, object n_threads):
     """The common call, checked and run at C level (a native float32/float64
@@ -342,11 +412,9 @@ cdef object lse_fast(object a, object axis, bint keepdims, object n_threads):
     if cnp.PyArray_ISBYTESWAPPED(x):
         return None
     if axis is not None:
-        if type(axis) is not int:
-            return None
+        if type(axis) is not int or axis < -nd or axis >= nd:
+            return None  # (compared as Python ints: 2**70 must not overflow ax)
         ax = axis
-        if ax < -nd or ax >= nd:
-            return None
         if ax < 0:
             ax += nd
     cdef Plan p
@@ -441,6 +509,12 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
 
     Notes
     -----
+    Follows :func:`scipy.special.logsumexp`: same signature, edge cases and
+    result dtype (NumPy promotion of `a` and `b`).  It differs where the API
+    contract says so: complex input raises ``TypeError`` (SciPy accepts it),
+    float16 is computed and returned as float32, and `out` and `n_threads`
+    are additions.
+
     The largest term is taken out and the others are summed (pairwise, in
     float64) and added through ``log1p``, so ``logsumexp([0, -40])`` is
     4.25e-18, not 0.  An empty reduction is ``-inf``; a slice of all ``-inf``
@@ -448,11 +522,18 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
 
     Examples
     --------
+    >>> import numpy as np
     >>> import crossent
     >>> float(crossent.logsumexp([0.0, -40.0]))
     4.248354255291589e-18
-    >>> crossent.logsumexp([[1.0, 2.0], [3.0, 4.0]], axis=1)
-    array([2.31326169, 4.31326169])
+    >>> print(np.round(crossent.logsumexp([[1.0, 2.0], [3.0, 4.0]], axis=1), 6))
+    [2.313262 4.313262]
+
+    A negative weight needs the sign: ``log|e - e**2|`` and -1.
+
+    >>> res, sgn = crossent.logsumexp([1.0, 2.0], b=[1.0, -1.0], return_sign=True)
+    >>> round(float(res), 6), float(sgn)
+    (1.541325, -1.0)
     """
     cdef cnp.ndarray x, bw
     if b is None and out is None and not return_sign:
@@ -464,14 +545,16 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
         if x.ndim == 0:  # SciPy treats a 0-d input as 1-d
             x = x.reshape(1)
     else:
-        x0 = np.asarray(a)
-        b0 = np.asarray(b)
+        x0 = as_array_arg(a, "a")
+        b0 = as_array_arg(b, "b")
         if x0.dtype.kind == "c" or b0.dtype.kind == "c":
             raise TypeError("a and b: complex input is not supported")
-        # NumPy promotion of the float dtypes; a Python scalar b is "weak"
-        dt_a = as_float_array(x0.reshape(-1)[:0], "a").dtype
-        dt = np.result_type(dt_a, b if isinstance(b, (int, float)) and not isinstance(b, bool)
-                            else as_float_array(b0.reshape(-1)[:0], "b").dtype)
+        # NumPy promotion of the float dtypes; a Python scalar a or b is "weak"
+        dt = np.result_type(
+            a if isinstance(a, (int, float)) and not isinstance(a, bool)
+            else as_float_array(np.empty(0, x0.dtype), "a").dtype,
+            b if isinstance(b, (int, float)) and not isinstance(b, bool)
+            else as_float_array(np.empty(0, b0.dtype), "b").dtype)
         try:
             x0, b0 = np.broadcast_arrays(x0, b0)
         except ValueError as exc:
@@ -490,7 +573,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
             return res, (sgn if sgn.ndim else sgn[()])
         return reduce_lse(x, axes, keepdims, out, n_threads)
     y, sgn = reduce_lse_weighted(x, bw, axes, n_threads)
-    return finish_weighted(x, axes, keepdims, return_sign, y, sgn, out)
+    return finish_weighted(x, bw, axes, keepdims, return_sign, y, sgn, out)
 
 
 cdef object elementwise_lse(Op op, object x_in, object axis, object out, object n_threads):
@@ -500,6 +583,7 @@ cdef object elementwise_lse(Op op, object x_in, object axis, object out, object 
     cdef cnp.ndarray y
     cdef int nd = x.ndim
     axes = normalize_axes(axis, nd)
+    cdef int nt = resolve_threads(n_threads, x.size)  # checked even where no kernel runs (empty x)
     if out is not None:
         y = check_out(out, (<object>x).shape, x.dtype)
         check_overlap(y, x, "x")
@@ -514,8 +598,8 @@ cdef object elementwise_lse(Op op, object x_in, object axis, object out, object 
         yc = elementwise_lse(op, xc, xc.ndim - 1, None, n_threads)
         y.transpose(perm)[...] = yc.reshape((<object>x).transpose(perm).shape)
     elif p.path != PATH_EMPTY:
-        run_any(&p, op, x, y, resolve_threads(n_threads, x.size))
-    return y if y.ndim else y[()]
+        run_any(&p, op, x, y, nt)
+    return y if y.ndim or out is not None else y[()]  # as NumPy: out itself, even 0-d
 
 
 def log_softmax(x, axis=None, *, out=None, n_threads=None):
@@ -547,11 +631,24 @@ def log_softmax(x, axis=None, *, out=None, n_threads=None):
     TypeError, ValueError
         As :func:`logsumexp`; also for an `out` that overlaps `x` partially.
 
+    Notes
+    -----
+    Follows :func:`scipy.special.log_softmax`: same signature (``axis=None``
+    is the whole array), edge cases and result dtype.  It differs where the
+    API contract says so: complex input raises ``TypeError``, float16 is
+    computed and returned as float32, an empty `x` gives an empty result
+    (SciPy raises), and `out` and `n_threads` are additions.
+
     Examples
     --------
+    >>> import numpy as np
     >>> import crossent
-    >>> crossent.log_softmax([0.0, -40.0])
-    array([-4.24835426e-18, -4.00000000e+01])
+    >>> [float(v) for v in crossent.log_softmax([0.0, -40.0])]
+    [-4.248354255291589e-18, -40.0]
+    >>> x = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
+    >>> print(np.round(crossent.log_softmax(x, axis=1), 6))
+    [[-0.241311 -1.741311 -3.241311]
+     [-3.009601 -2.909601 -0.109601]]
     """
     return elementwise_lse(OP_LOG_SOFTMAX, x, axis, out, n_threads)
 
@@ -576,18 +673,33 @@ def softmax(x, axis=None, *, out=None, n_threads=None):
     Returns
     -------
     ndarray
-        Same shape as `x`, summing to one along the axes.  A slice holding NaN
-        or only ``-inf`` is NaN.
+        Same shape as `x`, summing to one along the axes.  A slice holding NaN,
+        ``+inf`` or only ``-inf`` is NaN.
 
     Raises
     ------
     TypeError, ValueError
         As :func:`logsumexp`; also for an `out` that overlaps `x` partially.
 
+    Notes
+    -----
+    Follows :func:`scipy.special.softmax`: same signature (``axis=None`` is
+    the whole array), edge cases and result dtype.  It differs where the API
+    contract says so: complex input raises ``TypeError``, float16 is computed
+    and returned as float32, an empty `x` gives an empty result (SciPy
+    raises), and `out` (which may be `x`: in place) and `n_threads` are
+    additions.
+
     Examples
     --------
+    >>> import numpy as np
     >>> import crossent
-    >>> crossent.softmax([0.0, 0.0])
-    array([0.5, 0.5])
+    >>> x = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
+    >>> print(np.round(crossent.softmax(x, axis=1), 6))
+    [[0.785597 0.17529  0.039113]
+     [0.049311 0.054497 0.896191]]
+    >>> _ = crossent.softmax(x, axis=1, out=x)  # in place
+    >>> print(np.round(x.sum(axis=1), 6))
+    [1. 1.]
     """
     return elementwise_lse(OP_SOFTMAX, x, axis, out, n_threads)

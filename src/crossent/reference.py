@@ -93,9 +93,14 @@ def _compute_dtype(dtype, name):
 
 def _asarray(x, name):
     try:
-        return np.asarray(x)
+        arr = np.asarray(x)
     except Exception as exc:  # e.g. a torch tensor that requires grad, ragged lists
         raise TypeError(f"{name}: cannot be converted to a NumPy array ({exc})") from exc
+    if not arr.dtype.isnative:
+        # native byte order first: NumPy < 2.2 can crash comparing a byte-swapped
+        # integer array with a Python int
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr
 
 
 def _float_input(x, name):
