@@ -391,3 +391,71 @@ def hyp_strategies():
         return st.one_of(*choices)
 
     return st, hnp, elements, arrays, axes
+
+
+# ------------------------------------------------------------- threads and builds
+
+def gil_handshake(call, n_threads, max_calls):
+    """How many kernel calls a thread made before another Python thread got to run.
+
+    With a huge switch interval the interpreter never takes the GIL away from the
+    kernel thread; the other thread can get it only when the kernel thread gives it up
+    itself, i.e. inside a kernel call. If the kernels held the GIL the other thread
+    would run only after all ``max_calls`` calls; with the GIL released it runs during
+    the first call(s). Bounded by the iteration count, not by a clock; the threads are
+    daemons joined with a limit, so a deadlock fails instead of hanging.
+    """
+    import sys
+    import threading
+
+    other_ready = threading.Event()
+    go = threading.Event()
+    other_ran = threading.Event()
+    calls_done = []
+
+    def kernel_thread():
+        other_ready.wait()
+        go.set()
+        for i in range(max_calls):
+            call(n_threads)
+            if other_ran.is_set():
+                break
+        calls_done.append(i + 1)
+
+    def other_thread():
+        other_ready.set()
+        go.wait()
+        other_ran.set()  # Python code: needs the GIL
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    try:
+        threads = [threading.Thread(target=f, daemon=True) for f in (kernel_thread, other_thread)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(900)
+        assert not any(t.is_alive() for t in threads), "GIL handshake: a thread hung"
+    finally:
+        sys.setswitchinterval(old)
+    assert other_ran.is_set() and calls_done
+    return calls_done[0]
+
+
+def build_extension(folder, name, files, setup_args):
+    """Write ``files`` ({file name: text}) into ``folder``, run ``python setup.py
+    *setup_args`` there and import the extension module ``name`` from it."""
+    import importlib
+    import subprocess
+    import sys
+
+    for fname, text in files.items():
+        (folder / fname).write_text(text)
+    proc = subprocess.run([sys.executable, "setup.py", *setup_args],
+                          cwd=folder, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    sys.path.insert(0, str(folder))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(folder))

@@ -8,14 +8,13 @@ Works from an installed wheel: nothing here reads the source tree.
 import ctypes
 import os
 import re
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 import crossent
+from _helpers import build_extension
 import crossent.kernels
 from crossent import reference
 
@@ -233,19 +232,8 @@ def ext(tmp_path_factory):
     source = EXTENSION_C.replace(
         "static crossent_capi cx;", signature_checks(capsule_signatures()) + "static crossent_capi cx;"
     )
-    (folder / f"{MODULE}.c").write_text(source)
-    (folder / "setup.py").write_text(SETUP_PY)
-    proc = subprocess.run(
-        [sys.executable, "setup.py", crossent.get_include()],
-        cwd=folder, capture_output=True, text=True,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    sys.path.insert(0, str(folder))
-    try:
-        import crossent_capi_user as mod
-    finally:
-        sys.path.remove(str(folder))
-    return mod
+    return build_extension(folder, MODULE, {f"{MODULE}.c": source, "setup.py": SETUP_PY},
+                           [crossent.get_include()])
 
 
 def addr(a):

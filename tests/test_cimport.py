@@ -1,13 +1,12 @@
 """A downstream extension built against the installed crossent: cimport API and C headers."""
 import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 import crossent
+from _helpers import build_extension
 from crossent import reference
 
 DOWNSTREAM_PYX = textwrap.dedent(
@@ -133,20 +132,10 @@ def downstream(tmp_path_factory):
     """Build the extension in a temporary folder; Cython finds kernels.pxd in the package."""
     pytest.importorskip("Cython")
     folder = tmp_path_factory.mktemp("downstream")
-    (folder / "downstream.pyx").write_text(DOWNSTREAM_PYX)
-    (folder / "setup.py").write_text(SETUP_PY)
     package_parent = os.path.dirname(os.path.dirname(crossent.__file__))
-    proc = subprocess.run(
-        [sys.executable, "setup.py", package_parent],
-        cwd=folder, capture_output=True, text=True,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    sys.path.insert(0, str(folder))
-    try:
-        import downstream as mod
-    finally:
-        sys.path.remove(str(folder))
-    return mod
+    return build_extension(
+        folder, "downstream", {"downstream.pyx": DOWNSTREAM_PYX, "setup.py": SETUP_PY},
+        [package_parent])
 
 
 def test_kernels_pxd_ships_with_the_package():

@@ -19,7 +19,7 @@ import pytest
 import crossent
 from crossent import reference
 
-from _helpers import F32, inputs_unchanged, same_bits
+from _helpers import F32, build_extension, gil_handshake, inputs_unchanged, same_bits
 
 N_PY_THREADS = 16
 CALLS_PER_THREAD = 12
@@ -255,18 +255,11 @@ def nested_ext(tmp_path_factory):
     from crossent._common import _config
 
     folder = tmp_path_factory.mktemp("nested_omp")
-    (folder / "nested_omp.pyx").write_text(NESTED_PYX)
-    (folder / "setup.py").write_text(NESTED_SETUP)
     package_parent = os.path.dirname(os.path.dirname(crossent.__file__))
     use_omp = "1" if _config()["openmp"] else "0"
-    proc = subprocess.run([sys.executable, "setup.py", package_parent, use_omp],
-                          cwd=folder, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    sys.path.insert(0, str(folder))
-    try:
-        import nested_omp
-    finally:
-        sys.path.remove(str(folder))
+    nested_omp = build_extension(
+        folder, "nested_omp", {"nested_omp.pyx": NESTED_PYX, "setup.py": NESTED_SETUP},
+        [package_parent, use_omp])
     return folder, nested_omp
 
 
@@ -466,32 +459,7 @@ def test_gil_released_during_loss_kernels(case, n_threads):
     get to run long before MAX_KERNEL_CALLS calls."""
     call = _gil_cases()[case]
     call(n_threads)  # warm up
-    other_ready = threading.Event()
-    go = threading.Event()
-    other_ran = threading.Event()
-    calls_done = []
-
-    def kernel_thread(_):
-        other_ready.wait()
-        go.set()
-        for i in range(MAX_KERNEL_CALLS):
-            call(n_threads)
-            if other_ran.is_set():
-                break
-        calls_done.append(i + 1)
-
-    def other_thread(_):
-        other_ready.set()
-        go.wait()
-        other_ran.set()  # Python code: needs the GIL
-
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1000.0)
-    try:
-        _run_threads(lambda i: (kernel_thread, other_thread)[i](i), 2)
-    finally:
-        sys.setswitchinterval(old)
-    assert other_ran.is_set()
-    assert calls_done and calls_done[0] < MAX_KERNEL_CALLS, (
-        f"{case}: the other Python thread ran only after {calls_done} kernel calls: "
+    calls = gil_handshake(call, n_threads, MAX_KERNEL_CALLS)
+    assert calls < MAX_KERNEL_CALLS, (
+        f"{case}: the other Python thread ran only after {calls} kernel calls: "
         "the GIL is not released while the kernel runs")

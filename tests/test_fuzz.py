@@ -35,7 +35,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import assume, example, given, note, settings
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 

@@ -1,14 +1,13 @@
 """The Gaussian / Poisson family's cimport kernels, from a downstream extension built
 against the installed crossent (``from crossent cimport kernels``)."""
 import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 import crossent
+from _helpers import build_extension
 from crossent import reference
 
 DOWNSTREAM_PYX = textwrap.dedent(
@@ -102,18 +101,10 @@ SETUP_PY = textwrap.dedent(
 def downstream(tmp_path_factory):
     pytest.importorskip("Cython")
     folder = tmp_path_factory.mktemp("downstream_gauss")
-    (folder / "downstream_gauss.pyx").write_text(DOWNSTREAM_PYX)
-    (folder / "setup.py").write_text(SETUP_PY)
     package_parent = os.path.dirname(os.path.dirname(crossent.__file__))
-    proc = subprocess.run([sys.executable, "setup.py", package_parent], cwd=folder,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    sys.path.insert(0, str(folder))
-    try:
-        import downstream_gauss as mod
-    finally:
-        sys.path.remove(str(folder))
-    return mod
+    return build_extension(
+        folder, "downstream_gauss",
+        {"downstream_gauss.pyx": DOWNSTREAM_PYX, "setup.py": SETUP_PY}, [package_parent])
 
 
 def test_gaussian_nll_kernels(downstream, rng):

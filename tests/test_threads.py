@@ -5,7 +5,6 @@ Nothing here measures durations: the GIL test is a handshake bounded by an itera
 count, the stress test by a fixed number of calls.
 """
 import sys
-import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -15,7 +14,7 @@ import pytest
 
 import crossent
 
-from _helpers import F32, inputs_unchanged, same_bits
+from _helpers import F32, gil_handshake, inputs_unchanged, same_bits
 
 THREAD_COUNTS = (2, 3, 7)
 
@@ -204,38 +203,8 @@ def test_gil_released_during_kernel(case, n_threads):
     """
     call = _gil_cases()[case]
     call(n_threads)  # warm up: first-call initialisation (imports, OpenMP pool) done here
-    other_ready = threading.Event()
-    go = threading.Event()
-    other_ran = threading.Event()
-    calls_done = []
-
-    def kernel_thread():
-        other_ready.wait()
-        go.set()
-        for i in range(MAX_KERNEL_CALLS):
-            call(n_threads)
-            if other_ran.is_set():
-                break
-        calls_done.append(i + 1)
-
-    def other_thread():
-        other_ready.set()
-        go.wait()
-        other_ran.set()  # Python code: needs the GIL
-
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1000.0)
-    try:
-        k = threading.Thread(target=kernel_thread)
-        o = threading.Thread(target=other_thread)
-        k.start()
-        o.start()
-        k.join()
-        o.join()
-    finally:
-        sys.setswitchinterval(old)
-    assert other_ran.is_set()
-    assert calls_done and calls_done[0] < MAX_KERNEL_CALLS, (
-        f"{case}: the other Python thread ran only after {calls_done} kernel calls: "
+    calls = gil_handshake(call, n_threads, MAX_KERNEL_CALLS)
+    assert calls < MAX_KERNEL_CALLS, (
+        f"{case}: the other Python thread ran only after {calls} kernel calls: "
         "the GIL is not released while the kernel runs"
     )

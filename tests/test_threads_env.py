@@ -5,7 +5,6 @@ follows ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``).
 Each case runs in a fresh interpreter, so that the environment variable is read at
 start-up and no other library's OpenMP runtime is already loaded.  Nothing is timed.
 """
-import hashlib
 import json
 import os
 import subprocess
@@ -15,7 +14,6 @@ import textwrap
 import numpy as np
 import pytest
 
-import crossent
 from crossent import reference
 
 # Computations whose bits must not depend on the thread count: sizes above the
@@ -207,7 +205,7 @@ def test_coexists_with_pytorch(order):
     order, concurrently too, with right results.  The OpenMP runtimes loaded are printed
     (on Linux, torch's wheel ships a libgomp.so.1; whether it is shared with crossent's
     depends on how crossent was linked)."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")  # the probe runs it in a child process
     got, _ = run_python(TORCH_PROBE, args=order)
     print(f"\nimport order {order}: OpenMP runtimes loaded:")
     for lib in got["openmp"]:

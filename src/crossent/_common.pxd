@@ -3,6 +3,7 @@ cimport numpy as cnp
 
 cdef int resolve_threads(object n_threads, Py_ssize_t work) except -1
 cdef cnp.ndarray as_float_array(object x, str name, object dtype=*)
+cdef object as_array_arg(object obj, str name)
 cdef object float_dtype(object x, str name)
 cdef tuple normalize_axes(object axis, int ndim)
 cdef cnp.ndarray check_out(object out, tuple shape, object dtype)

@@ -54,6 +54,17 @@ cdef int resolve_threads(object n_threads, Py_ssize_t work) except -1:
     return <int>min(n, MAX_THREADS)
 
 
+cdef object as_array_arg(object obj, str name):
+    """np.asarray(obj); a failed conversion (a torch tensor that requires grad, a
+    ragged list) is a TypeError naming the argument, as for every other input."""
+    if type(obj) is np.ndarray:
+        return obj
+    try:
+        return np.asarray(obj)
+    except Exception as exc:
+        raise TypeError(f"{name}: cannot convert {type(obj).__name__} to an array ({exc})") from exc
+
+
 cdef object float_dtype(object x, str name):
     """The computation dtype of an array argument (API.md dtype rules)."""
     cdef object dt = x.dtype
@@ -94,7 +105,10 @@ cdef cnp.ndarray as_float_array(object x, str name, object dtype=None):
     elif arr.dtype.kind == "f" and arr.dtype.itemsize > 8:  # as for the input: no long double
         raise TypeError(f"{name}: dtype {arr.dtype} is not supported (float32/float64)")
     if (arr.dtype is not dtype and arr.dtype != dtype) or not arr.dtype.isnative:
-        arr = astype_compact(arr, dtype)
+        # a float64 beyond float32's range rounds to +-inf, as IEEE rounding does:
+        # the documented conversion, not a warning
+        with np.errstate(over="ignore"):
+            arr = astype_compact(arr, dtype)
     return arr
 
 

@@ -6,7 +6,9 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from crossent._csrc cimport cx_lse_table, cx_lse_table_init, cx_elementary
-from crossent._common cimport resolve_threads, as_float_array, check_out, check_overlap
+from crossent._common cimport (
+    resolve_threads, as_array_arg, as_float_array, check_out, check_overlap,
+)
 
 cnp.import_array()
 
@@ -197,16 +199,6 @@ def log_expit(x, *, out=None, n_threads=None):
             run_log_expit(&w, <const double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(y), nt)
     return y if y.ndim or out is not None else y[()]  # as NumPy: out itself, even 0-d
 
-
-cdef object as_array_arg(object obj, str name):
-    """np.asarray(obj); a failed conversion (a torch tensor that requires grad, a
-    ragged list) is a TypeError naming the argument, as for every other input."""
-    if type(obj) is np.ndarray:
-        return obj
-    try:
-        return np.asarray(obj)
-    except Exception as exc:
-        raise TypeError(f"{name}: cannot convert {type(obj).__name__} to an array ({exc})") from exc
 
 def norm_logpdf(x, loc=0.0, scale=1.0, *, out=None, n_threads=None):
     """Log of the normal density, as :func:`scipy.stats.norm.logpdf`.

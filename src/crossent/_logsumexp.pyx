@@ -16,7 +16,7 @@ from crossent._plan cimport (
     PATH_EMPTY, PATH_ROWS, PATH_GROUPS, PATH_ACROSS,
 )
 from crossent._common cimport (
-    resolve_threads, as_float_array, normalize_axes, check_out, check_overlap,
+    resolve_threads, as_array_arg, as_float_array, normalize_axes, check_out, check_overlap,
 )
 
 cnp.import_array()
@@ -388,16 +388,6 @@ cdef object finish_weighted(cnp.ndarray x, cnp.ndarray bw, tuple axes, bint keep
         return value, (sgn if sgn.ndim else sgn[()])
     return value
 
-
-cdef object as_array_arg(object obj, str name):
-    """np.asarray(obj); a failed conversion (a torch tensor that requires grad, a
-    ragged list) is a TypeError naming the argument, as for every other input."""
-    if type(obj) is np.ndarray:
-        return obj
-    try:
-        return np.asarray(obj)
-    except Exception as exc:
-        raise TypeError(f"{name}: cannot convert {type(obj).__name__} to an array ({exc})") from exc
 
 cdef object lse_fast(object a, object axis, bint keepdims, object n_threads):
     """The common call, checked and run at C level (a native float32/float64
