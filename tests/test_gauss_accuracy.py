@@ -181,6 +181,27 @@ def test_mse_and_poisson_elements_within_2_ulp(dtype):
         _check(got, dd_from_mp(vals), dtype, np.array(R), BOUND, f"poisson full={full}")
 
 
+@pytest.mark.parametrize("log_input", [True, False])
+def test_poisson_full_finite_where_terms_overflow(log_input):
+    """full=True with counts near 1e306: t x (or t log rate) and Stirling's t log t each
+    overflow while the loss is finite; the loss is that finite value within 2 ulp."""
+    if log_input:
+        x = np.array([622.0, 650.0, 700.0])
+    else:
+        x = np.array([1e300, 3e303, 1e305])
+    t = np.array([2.89e305, 1e306, 5e306])
+    eps = 1e-8
+    vals = []
+    with mpmath.workdps(MP_DPS):
+        for a, c in zip(x.tolist(), t.tolist()):
+            A, C = _mp(a), _mp(c)
+            v = mpmath.exp(A) - C * A if log_input else A - C * mpmath.log(A + _mp(eps))
+            vals.append(v + C * mpmath.log(C) - C + mpmath.log(2 * mpmath.pi * C) / 2)
+    got = crossent.poisson_nll_loss(x, t, log_input=log_input, full=True, eps=eps,
+                                    reduction="none")
+    _check(got, dd_from_mp(vals), "float64", None, BOUND, f"poisson log_input={log_input}")
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("scale", [1.0, 1e-160, 1e155, 1e-310])
 def test_profiled_elements_and_mean(dtype, scale):
