@@ -40,6 +40,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import crossent
+from crossent.reference import _int_equal
 from crossent import reference as ref
 
 from _helpers import assert_close_ulps, inputs_unchanged, quiet, row_scale
@@ -848,7 +849,7 @@ def class_loss_scales(name, args, kw, want):
         tt = np.asarray(t)
         if tt.dtype.kind in "iu":
             ii = kw.get("ignore_index", -100)
-            valid = tt != ii
+            valid = ~_int_equal(tt, ii)  # NumPy < 2.2 can crash on tt != huge int
             lab = np.where(valid, tt, 0).astype(np.int64)
             wy = np.where(valid, w64[lab], 0.0)
             if name == "nll_loss":

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import crossent
+from crossent import reference
 
 from _helpers import inputs_unchanged, same_bits
 
@@ -322,3 +323,18 @@ def test_out_read_only_is_refused():
                  lambda: crossent.logsumexp(x.T, axis=0, out=out[0])):
         with pytest.raises(ValueError, match="out"):
             call()
+
+
+@pytest.mark.parametrize("shape", [(1, 2), (3, 1), (1, 1, 5)])
+def test_in_place_with_size_one_dims(shape):
+    """out=x in place is accepted when x has size-1 dims: their strides are arbitrary
+    (a broadcast of x against scalars may set them to 0) and do not make an overlap."""
+    x = np.linspace(-2.0, 2.0, int(np.prod(shape))).reshape(shape)
+    want = reference.norm_logpdf(x, 0.5, 2.0)
+    got = crossent.norm_logpdf(x, 0.5, 2.0, out=x)
+    assert got is x
+    np.testing.assert_allclose(x, want, rtol=1e-15)
+    y = np.linspace(-2.0, 2.0, int(np.prod(shape))).reshape(shape)
+    want = reference.log_expit(y)
+    assert crossent.log_expit(y, out=y) is y
+    np.testing.assert_allclose(y, want, rtol=1e-15)

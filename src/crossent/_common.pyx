@@ -164,12 +164,23 @@ cdef cnp.ndarray check_out(object out, tuple shape, object dtype):
     return arr
 
 
+cdef bint same_layout(cnp.ndarray a, cnp.ndarray b):
+    """Same shape and the same strides on every dim of size > 1 (the stride of a
+    size-1 dim is arbitrary: a broadcast or a reshape may set it to anything)."""
+    cdef int i
+    if (<object>a).shape != (<object>b).shape:
+        return False
+    for i in range(cnp.PyArray_NDIM(a)):
+        if cnp.PyArray_DIM(a, i) > 1 and cnp.PyArray_STRIDE(a, i) != cnp.PyArray_STRIDE(b, i):
+            return False
+    return True
+
+
 cdef int check_overlap(cnp.ndarray out, cnp.ndarray x, str name) except -1:
     """Allow out to be exactly x (in place); refuse any other overlap."""
     if not np.may_share_memory(out, x):
         return 0
-    if (cnp.PyArray_DATA(out) == cnp.PyArray_DATA(x) and (<object>out).shape == (<object>x).shape
-            and (<object>out).strides == (<object>x).strides):
+    if cnp.PyArray_DATA(out) == cnp.PyArray_DATA(x) and same_layout(out, x):
         return 0
     try:
         overlap = np.shares_memory(out, x, max_work=1_000_000)

@@ -713,9 +713,15 @@ cdef object as_scalar(double v, bint is_f32):
 
 cdef object label_error(cnp.ndarray t, Py_ssize_t n, object ignore_index):
     """The LabelError for the first out-of-range label of t (C order)."""
-    ok = (t >= 0) & (t < n)
-    if -(1 << 63) <= ignore_index < (1 << 63):  # as parse_ignore: else it matches no label
-        ok |= t == ignore_index
+    # compared with scalars of t's own type: NumPy < 2.2 can crash comparing an
+    # integer array with a Python int outside its range
+    info = np.iinfo(t.dtype)
+    ok = t >= t.dtype.type(0)
+    if n <= info.max:
+        ok &= t < t.dtype.type(n)
+    # an ignore_index outside int64 (as parse_ignore) or t's range matches no label
+    if -(1 << 63) <= ignore_index < (1 << 63) and info.min <= ignore_index <= info.max:
+        ok |= t == t.dtype.type(ignore_index)
     pos = tuple(int(i) for i in np.argwhere(~ok)[0]) if t.ndim else ()
     value = t[pos]
     where = "target" if not pos else f"target[{', '.join(map(str, pos))}]"

@@ -589,12 +589,30 @@ def _class_weight(weight, n_classes, dtype):
     return w
 
 
+def _int_equal(a, value):
+    """a == value for an integer array and a Python int of any size.
+
+    NumPy before 2.2 can crash comparing an integer array with a Python int outside
+    the array's range, so such values are compared here without NumPy's help."""
+    info = np.iinfo(a.dtype)
+    if not info.min <= value <= info.max:
+        return np.zeros(a.shape, dtype=bool)
+    return a == a.dtype.type(value)
+
+
+def _int_below(a, value):
+    """a < value for an integer array and a non-negative Python int (see _int_equal)."""
+    if value > np.iinfo(a.dtype).max:
+        return np.ones(a.shape, dtype=bool)
+    return a < a.dtype.type(value)
+
+
 def _index_target(target, shape, n_classes, ignore_index):
     """Validate class indices: integer dtype, ``shape``, each in [0, C) or ignore_index."""
     if target.shape != shape:
         raise ValueError(f"target must have shape {shape} (input's shape without the class axis), got {target.shape}")
-    ignored = target == ignore_index
-    bad = ~ignored & ((target < 0) | (target >= n_classes))
+    ignored = _int_equal(target, ignore_index)
+    bad = ~ignored & ((target < 0) | ~_int_below(target, n_classes))
     if np.any(bad):
         first = target[bad].ravel()[0]
         raise LabelError(f"target holds class index {first}, out of range [0, {n_classes}) and not ignore_index={ignore_index}")
