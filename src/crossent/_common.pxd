@@ -8,3 +8,6 @@ cdef object float_dtype(object x, str name)
 cdef tuple normalize_axes(object axis, int ndim)
 cdef cnp.ndarray check_out(object out, tuple shape, object dtype)
 cdef int check_overlap(cnp.ndarray out, cnp.ndarray x, str name) except -1
+cdef cnp.ndarray walkable(cnp.ndarray a)
+cdef int layout_fix(cnp.ndarray a) noexcept
+cdef int write_back(cnp.ndarray y, cnp.ndarray out) except -1

@@ -3,6 +3,7 @@
 import os
 import numpy as np
 cimport numpy as cnp
+from numpy.lib.stride_tricks import as_strided
 
 from crossent cimport _openmp
 from crossent._csrc cimport cx_lse_table, cx_lse_table_init, cx_isa_name
@@ -109,7 +110,51 @@ cdef cnp.ndarray as_float_array(object x, str name, object dtype=None):
         # the documented conversion, not a warning
         with np.errstate(over="ignore"):
             arr = astype_compact(arr, dtype)
-    return arr
+    return walkable(arr)
+
+
+cdef int layout_fix(cnp.ndarray a) noexcept:
+    """What `a` needs before a kernel walks it by element strides: 0 nothing; 1 a view
+    (only size-1 or empty dims carry strides that are not whole elements, which NumPy's
+    contiguity flags ignore, so no "contiguous" copy would change them); 2 a copy (a
+    real stride is not a whole number of elements, e.g. a field of a structured array,
+    or the data pointer is misaligned)."""
+    cdef int i, nd = cnp.PyArray_NDIM(a)
+    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(a)
+    cdef cnp.npy_intp *st = cnp.PyArray_STRIDES(a)
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(a)
+    cdef int need = 0
+    if item <= 1:
+        return 0
+    for i in range(nd):
+        if st[i] % item:
+            if dims[i] > 1:
+                return 2
+            need = 1
+    if (<size_t>cnp.PyArray_DATA(a)) % <size_t>item and cnp.PyArray_SIZE(a) > 0:
+        return 2
+    return need
+
+
+cdef cnp.ndarray walkable(cnp.ndarray a):
+    """`a` in a layout the kernels walk by element strides (see layout_fix): `a`
+    itself, a view of it with the odd strides of its size-1 dims set to 0, or an
+    aligned C-order copy.  A view of a writable `a` is writable (it is `a`'s memory)."""
+    cdef int fix = layout_fix(a)
+    if fix == 0:
+        return a
+    if fix == 2:
+        return np.array(a, order="C", copy=True)
+    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(a)
+    strides = tuple(0 if s % item else s for s in (<object>a).strides)
+    return as_strided(a, strides=strides, writeable=bool(a.flags.writeable))
+
+
+cdef int write_back(cnp.ndarray y, cnp.ndarray out) except -1:
+    """After a kernel wrote `y = walkable(out)`: copy it into `out` where it is a copy."""
+    if layout_fix(out) == 2:
+        np.copyto(out, y)
+    return 0
 
 
 cdef cnp.ndarray astype_compact(cnp.ndarray a, object dtype):

@@ -38,7 +38,7 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow
 
 from crossent._csrc cimport CX_TILE_W
 from crossent._csrc_ce cimport cx_ce_table, cx_ce_table_init, cx_pairwise_sum
-from crossent._common cimport resolve_threads, as_float_array
+from crossent._common cimport resolve_threads, as_float_array, walkable
 from crossent._errors import LabelError
 
 cnp.import_array()
@@ -614,7 +614,7 @@ cdef inline cnp.ndarray float_input(object a, str name):
         x = <cnp.ndarray>a
         typ = cnp.PyArray_TYPE(x)
         if (typ == cnp.NPY_DOUBLE or typ == cnp.NPY_FLOAT) and cnp.PyArray_ISNOTSWAPPED(x):
-            return x
+            return walkable(x)
         return as_float_array(a, name)
     return as_float_array(as_array(a, name), name)
 
@@ -799,9 +799,7 @@ cdef object class_loss(Op op, object input, object target, object weight, object
         if (<object>t).shape != (<object>x).shape:
             raise ValueError(f"probability target must have input's shape {(<object>x).shape}, "
                              f"got {(<object>t).shape}")
-        if elem_strides(t, ts) < 0:
-            t = np.ascontiguousarray(t)
-            elem_strides(t, ts)
+        elem_strides(t, ts)  # whole elements: as_float_array made t walkable
         for d in range(nd):
             st[1][d] = ts[d]
     else:
@@ -814,17 +812,16 @@ cdef object class_loss(Op op, object input, object target, object weight, object
             tshape = tuple(shape[d] for d in range(nd) if d != k)
             raise ValueError(f"target must have shape {tshape} (input's shape without the "
                              f"class axis {k}), got {(<object>t).shape}")
-        if not cnp.PyArray_ISNOTSWAPPED(t) or elem_strides(t, ts) < 0:
-            t = np.ascontiguousarray(t, dtype=t.dtype.newbyteorder("="))
-            elem_strides(t, ts)
+        if not cnp.PyArray_ISNOTSWAPPED(t):
+            t = t.astype(t.dtype.newbyteorder("="))
+        t = walkable(t)
+        elem_strides(t, ts)
         for d in range(nd):
             if d != k:
                 st[1][d] = ts[d - (d > k)]
 
     # input strides (a copy only for strides that are not whole elements)
-    if elem_strides(x, st[0]) < 0:
-        x = np.ascontiguousarray(x)
-        elem_strides(x, st[0])
+    elem_strides(x, st[0])  # whole elements: float_input made x walkable
 
     # outputs: the gradient in input's memory order, per-row losses in C order
     cdef cnp.ndarray g = None

@@ -7,7 +7,8 @@ from cython.parallel cimport prange
 
 from crossent._csrc cimport cx_lse_table, cx_lse_table_init, cx_elementary
 from crossent._common cimport (
-    resolve_threads, as_array_arg, as_float_array, check_out, check_overlap,
+    resolve_threads, as_array_arg, as_float_array, check_out, check_overlap, walkable,
+    write_back,
 )
 
 cnp.import_array()
@@ -135,13 +136,24 @@ cdef int run_norm(const Walk *w, const floating *x, const floating *loc, const f
 
 
 cdef cnp.ndarray output_for(object out, tuple shape, object dtype, list inputs, list names):
-    cdef cnp.ndarray y
+    """The array the kernel writes: a fresh one, or `out` made walkable (then
+    `finish_out` copies it back where that took a copy).  Overlap is judged on the
+    caller's arrays `inputs`, before any conversion."""
+    cdef cnp.ndarray target
     if out is None:
         return np.empty(shape, dtype=dtype)
-    y = check_out(out, shape, dtype)
+    target = check_out(out, shape, dtype)
     for arr, name in zip(inputs, names):
-        check_overlap(y, arr, name)
-    return y
+        check_overlap(target, arr, name)
+    return walkable(target)
+
+
+cdef object finish_out(cnp.ndarray y, object out):
+    """`out` itself (as NumPy, even 0-d) after a kernel wrote `y`, or the fresh result."""
+    if out is not None:
+        write_back(y, out)
+        return out
+    return y if y.ndim else y[()]
 
 
 def log_expit(x, *, out=None, n_threads=None):
@@ -187,8 +199,9 @@ def log_expit(x, *, out=None, n_threads=None):
     [-0.6931471805599453, -4.248354255291589e-18, -800.0]
     """
     cdef Walk w
-    cdef cnp.ndarray xa = as_float_array(x, "x")
-    cdef cnp.ndarray y = output_for(out, (<object>xa).shape, xa.dtype, [xa], ["x"])
+    x0 = as_array_arg(x, "x")
+    cdef cnp.ndarray xa = as_float_array(x0, "x")
+    cdef cnp.ndarray y = output_for(out, (<object>xa).shape, xa.dtype, [x0], ["x"])
     build_walk(&w, [xa, y])
     cdef int nt = resolve_threads(n_threads, xa.size)
     if xa.dtype.itemsize == 4:
@@ -197,7 +210,7 @@ def log_expit(x, *, out=None, n_threads=None):
     else:
         with nogil:
             run_log_expit(&w, <const double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(y), nt)
-    return y if y.ndim or out is not None else y[()]  # as NumPy: out itself, even 0-d
+    return finish_out(y, out)
 
 
 def norm_logpdf(x, loc=0.0, scale=1.0, *, out=None, n_threads=None):
@@ -277,7 +290,8 @@ def norm_logpdf(x, loc=0.0, scale=1.0, *, out=None, n_threads=None):
     cdef cnp.ndarray xa = as_float_array(xb, "x", dt)
     cdef cnp.ndarray la = as_float_array(lb, "loc", dt)
     cdef cnp.ndarray sa = as_float_array(sb, "scale", dt)
-    cdef cnp.ndarray y = output_for(out, (<object>xa).shape, dt, [xa, la, sa], ["x", "loc", "scale"])
+    cdef cnp.ndarray y = output_for(out, (<object>xa).shape, dt, [xa0, la0, sa0],
+                                    ["x", "loc", "scale"])
     build_walk(&w, [xa, la, sa, y])
     cdef int nt = resolve_threads(n_threads, xa.size)
     if dt.itemsize == 4:
@@ -288,7 +302,7 @@ def norm_logpdf(x, loc=0.0, scale=1.0, *, out=None, n_threads=None):
         with nogil:
             run_norm(&w, <const double *>cnp.PyArray_DATA(xa), <const double *>cnp.PyArray_DATA(la),
                      <const double *>cnp.PyArray_DATA(sa), <double *>cnp.PyArray_DATA(y), nt)
-    return y if y.ndim or out is not None else y[()]  # as NumPy: out itself, even 0-d
+    return finish_out(y, out)
 
 
 _ELEMENTARY = {"exp": 0, "log1p": 1, "log": 2, "exp_neg": 3, "exp_lo": 4}

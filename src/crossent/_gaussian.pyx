@@ -43,7 +43,7 @@ from crossent._csrc_gauss cimport (
     CX_GK_MSE, CX_GK_POISSON_LOG, CX_GK_POISSON_RATE, CX_GK_TORCH, CX_GK_VAR,
     CX_GK_LOGVAR, CX_GK_STD, CX_GK_PROFILED, CX_GF_NEGATIVE,
 )
-from crossent._common cimport resolve_threads, as_float_array
+from crossent._common cimport resolve_threads, as_float_array, walkable
 
 cnp.import_array()
 
@@ -532,12 +532,8 @@ cdef double check_real(object value, str name) except? -1.0:
 
 
 cdef object element_aligned(object a):
-    """`a` itself, or a copy when a stride is not a multiple of the item size."""
-    cdef Py_ssize_t item = a.itemsize
-    for s in a.strides:
-        if s % item:
-            return np.ascontiguousarray(a)
-    return a
+    """`a` in a layout walked by element strides (as_float_array's arrays already are)."""
+    return walkable(a)
 
 
 cdef object side_array(object x, str name, object dtype):

@@ -17,6 +17,7 @@ from crossent._plan cimport (
 )
 from crossent._common cimport (
     resolve_threads, as_array_arg, as_float_array, normalize_axes, check_out, check_overlap,
+    walkable, write_back,
 )
 
 cnp.import_array()
@@ -295,18 +296,20 @@ cdef int run_any(Plan *p, Op op, cnp.ndarray x, cnp.ndarray y, int nthreads,
     return 0
 
 
-cdef object reduce_lse(cnp.ndarray x, tuple axes, bint keepdims, object out, object n_threads):
-    """logsumexp without weights."""
+cdef object reduce_lse(cnp.ndarray x, object x0, tuple axes, bint keepdims, object out,
+                       object n_threads):
+    """logsumexp without weights (`x0`: the caller's array, for the overlap check)."""
     cdef Plan p
     cdef int mask[64]
     cdef int nd = x.ndim
-    cdef cnp.ndarray y, target
+    cdef cnp.ndarray y, target, tw
     keep_shape = tuple(1 if i in axes else x.shape[i] for i in range(nd))
     final_shape = keep_shape if keepdims else tuple(x.shape[i] for i in range(nd) if i not in axes)
     if out is not None:
         target = check_out(out, final_shape, x.dtype)
-        check_overlap(target, x, "a")
-        y = target if keepdims else np.expand_dims(target, axes)
+        check_overlap(target, x0, "a")
+        tw = walkable(target)
+        y = tw if keepdims else walkable(np.expand_dims(tw, axes))
     else:
         y = np.empty(keep_shape, dtype=x.dtype)
     fill_mask(mask, nd, axes)
@@ -320,7 +323,7 @@ cdef object reduce_lse(cnp.ndarray x, tuple axes, bint keepdims, object out, obj
         xc = reduced_copy(x, axes)
         cshape = (<object>xc).shape
         yc = np.empty(cshape[:len(cshape) - 1] + (1,), x.dtype)
-        reduce_lse(xc, (xc.ndim - 1,), True, yc, n_threads)
+        reduce_lse(xc, xc, (xc.ndim - 1,), True, yc, n_threads)
         y[...] = yc.reshape(keep_shape)
     else:
         if p.path == PATH_EMPTY and p.rows:
@@ -329,6 +332,7 @@ cdef object reduce_lse(cnp.ndarray x, tuple axes, bint keepdims, object out, obj
         else:
             run_any(&p, OP_LSE, xw, y, resolve_threads(n_threads, xw.size), rep)
     if out is not None:
+        write_back(tw, target)
         return target  # as NumPy: out itself, even 0-d
     res = y if keepdims else y.reshape(final_shape)
     return res if res.ndim else res[()]
@@ -367,7 +371,7 @@ cdef tuple reduce_lse_weighted(cnp.ndarray x, cnp.ndarray b, tuple axes, object 
     return y, sgn
 
 
-cdef object finish_weighted(cnp.ndarray x, cnp.ndarray bw, tuple axes, bint keepdims,
+cdef object finish_weighted(cnp.ndarray x, object x0, object b0, tuple axes, bint keepdims,
                             bint return_sign, cnp.ndarray y, cnp.ndarray sgn, object out):
     """Shape the weighted result as asked (keepdims, out=, sign)."""
     if not return_sign:
@@ -378,8 +382,8 @@ cdef object finish_weighted(cnp.ndarray x, cnp.ndarray bw, tuple axes, bint keep
         sgn = sgn.reshape(final_shape)
     if out is not None:
         target = check_out(out, (<object>y).shape, x.dtype)
-        check_overlap(target, x, "a")  # as the unweighted path, though y is a temporary
-        check_overlap(target, bw, "b")
+        check_overlap(target, x0, "a")  # as the unweighted path, though y is a temporary
+        check_overlap(target, b0, "b")
         target[...] = y
         value = out  # as NumPy: out itself, even 0-d
     else:
@@ -399,7 +403,7 @@ cdef object lse_fast(object a, object axis, bint keepdims, object n_threads):
     cdef int nd = cnp.PyArray_NDIM(x), i, ax = -1, ond = 0
     if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or nd == 0 or nd > MAXD:
         return None
-    if cnp.PyArray_ISBYTESWAPPED(x):
+    if cnp.PyArray_ISBYTESWAPPED(x) or not cnp.PyArray_ISALIGNED(x):
         return None
     if axis is not None:
         if type(axis) is not int or axis < -nd or axis >= nd:
@@ -531,7 +535,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
         if res is not None:
             return res
     if b is None:
-        x = as_float_array(a, "a")
+        x0 = as_array_arg(a, "a")
+        x = as_float_array(x0, "a")
         if x.ndim == 0:  # SciPy treats a 0-d input as 1-d
             x = x.reshape(1)
     else:
@@ -558,25 +563,30 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
     axes = normalize_axes(axis, x.ndim)
     if b is None:
         if return_sign:
-            res = reduce_lse(x, axes, keepdims, out, n_threads)
+            res = reduce_lse(x, x0, axes, keepdims, out, n_threads)
             sgn = np.where(np.isneginf(res), 0.0, np.where(np.isnan(res), np.nan, 1.0)).astype(x.dtype)
             return res, (sgn if sgn.ndim else sgn[()])
-        return reduce_lse(x, axes, keepdims, out, n_threads)
+        return reduce_lse(x, x0, axes, keepdims, out, n_threads)
     y, sgn = reduce_lse_weighted(x, bw, axes, n_threads)
-    return finish_weighted(x, bw, axes, keepdims, return_sign, y, sgn, out)
+    return finish_weighted(x, x0, b0, axes, keepdims, return_sign, y, sgn, out)
 
 
 cdef object elementwise_lse(Op op, object x_in, object axis, object out, object n_threads):
     cdef Plan p
     cdef int mask[64]
-    cdef cnp.ndarray x = as_float_array(x_in, "x")
-    cdef cnp.ndarray y
+    x0 = as_array_arg(x_in, "x")
+    cdef cnp.ndarray x = as_float_array(x0, "x")
+    cdef cnp.ndarray y, target = None
+    cdef bint scalar = x.ndim == 0
+    if scalar:  # as SciPy and torch: a 0-d input (axis 0, -1 or None) is one element
+        x = x.reshape(1)
     cdef int nd = x.ndim
     axes = normalize_axes(axis, nd)
     cdef int nt = resolve_threads(n_threads, x.size)  # checked even where no kernel runs (empty x)
     if out is not None:
-        y = check_out(out, (<object>x).shape, x.dtype)
-        check_overlap(y, x, "x")
+        target = check_out(out, (<object>x0).shape, x.dtype)
+        check_overlap(target, x0, "x")
+        y = walkable(target.reshape(1) if scalar else target)
     else:
         y = np.empty((<object>x).shape, dtype=x.dtype)
     fill_mask(mask, nd, axes)
@@ -589,7 +599,10 @@ cdef object elementwise_lse(Op op, object x_in, object axis, object out, object 
         y.transpose(perm)[...] = yc.reshape((<object>x).transpose(perm).shape)
     elif p.path != PATH_EMPTY:
         run_any(&p, op, x, y, nt)
-    return y if y.ndim or out is not None else y[()]  # as NumPy: out itself, even 0-d
+    if target is not None:
+        write_back(y.reshape((<object>target).shape), target)
+        return target  # as NumPy: out itself, even 0-d
+    return y[0] if scalar else y
 
 
 def log_softmax(x, axis=None, *, out=None, n_threads=None):

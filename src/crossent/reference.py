@@ -752,7 +752,10 @@ def cross_entropy(
         if eps > 0:
             tr = tr * (1.0 - eps) + eps / n_classes
         wt = tr * w
-        row = -np.sum(_xmul(wt, logp), axis=-1)
+        # a log-probability that rounds to 0 is still negative where the row holds a
+        # second entry above -inf: an infinite target times it is +inf, not inf * 0
+        second = np.sum(xr > -np.inf, axis=-1, keepdims=True) >= 2
+        row = -np.sum(_xmul(wt, np.where((logp == 0) & second, -5e-324, logp)), axis=-1)
         n_rows = row.size
         loss = _reduce(row, reduction) if reduction != "mean" else (np.sum(row) / n_rows if n_rows else np.nan)
         if not return_grad:
