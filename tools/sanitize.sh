@@ -52,8 +52,10 @@
 #   test_threads (without the two 4096x3000 cases: the same wide-row path as the others,
 #                 at 12M elements, 75 s of its 125 s under ASan)
 #   test_cimport, test_c_api                             raw-pointer kernels from C/Cython
-# plus, when present, test_fuzz, test_concurrency and test_inputs_safe: random and hostile
-# shapes, strides and dtypes and many threads, the most valuable files under ASan.
+# plus, when present, test_fuzz, test_concurrency, test_inputs_safe, test_layouts and
+# test_regressions: random and hostile shapes, strides (odd byte strides, misaligned and
+# size-1 dims with odd strides) and dtypes and many threads, the most valuable files
+# under ASan: a write outside the result's elements is reported there.
 # Left out: test_*accuracy (mpmath-bound ulp checks, 2 min under ASan, the same kernels as
 # above; their bounds also assume -O3's vectorised summation order, which -O1 changes),
 # test_reference (the NumPy reference only), test_docs_plot, test_docstrings,
@@ -147,7 +149,8 @@ else
         "--deselect=tests/test_threads.py::test_bitwise_identical_across_n_threads[wide-rows-float32]"
         tests/test_cimport.py
     )
-    for f in tests/test_c_api.py tests/test_fuzz.py tests/test_concurrency.py tests/test_inputs_safe.py; do
+    for f in tests/test_c_api.py tests/test_fuzz.py tests/test_concurrency.py tests/test_inputs_safe.py \
+             tests/test_layouts.py tests/test_regressions.py; do
         if [[ -f "$f" ]]; then tests+=("$f"); fi
     done
 fi
