@@ -4,7 +4,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from crossent._elementwise import _elementary
+from crossent._dispatch import _elementary
 
 mpmath.mp.dps = 40
 ISAS = [0, 1, 2]

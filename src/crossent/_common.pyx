@@ -6,7 +6,8 @@ cimport numpy as cnp
 from numpy.lib.stride_tricks import as_strided
 
 from crossent cimport _openmp
-from crossent._csrc cimport cx_lse_table, cx_lse_table_init, cx_isa_name
+from crossent._dispatch cimport isa_level
+from crossent._csrc cimport cx_isa_name
 
 cnp.import_array()
 
@@ -238,12 +239,10 @@ cdef int check_overlap(cnp.ndarray out, cnp.ndarray x, str name) except -1:
 
 def _config():
     """Build and run-time facts for show_config()."""
-    cdef cx_lse_table table
-    cx_lse_table_init(&table)
     return {
         "openmp": bool(_openmp.CX_HAVE_OPENMP),
         "openmp_version": int(_openmp.CX_OPENMP_VERSION),
-        "simd": cx_isa_name(table.isa).decode(),
+        "simd": cx_isa_name(isa_level()).decode(),
         "max_threads": int(_openmp.omp_get_max_threads()),
         "build": CROSSENT_BUILD_CONFIG.decode(),
     }

@@ -37,14 +37,14 @@ from libc.math cimport INFINITY, isinf
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 
 from crossent._csrc cimport CX_TILE_W
-from crossent._csrc_ce cimport cx_ce_table, cx_ce_table_init, cx_pairwise_sum
+from crossent._csrc_ce cimport cx_ce_table, cx_pairwise_sum
+from crossent._dispatch cimport ce_table
 from crossent._common cimport resolve_threads, as_float_array, walkable
 from crossent._errors import LabelError
 
 cnp.import_array()
 
-cdef cx_ce_table T
-cx_ce_table_init(&T)
+cdef cx_ce_table T = ce_table()[0]
 
 
 cdef enum:

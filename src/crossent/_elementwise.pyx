@@ -5,7 +5,8 @@ cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 
-from crossent._csrc cimport cx_lse_table, cx_lse_table_init, cx_elementary
+from crossent._csrc cimport cx_lse_table
+from crossent._dispatch cimport lse_table
 from crossent._common cimport (
     resolve_threads, as_array_arg, as_float_array, check_out, check_overlap, walkable,
     write_back,
@@ -13,8 +14,7 @@ from crossent._common cimport (
 
 cnp.import_array()
 
-cdef cx_lse_table T
-cx_lse_table_init(&T)
+cdef cx_lse_table T = lse_table()[0]
 
 cdef enum:
     MAXD = 64
@@ -303,16 +303,3 @@ def norm_logpdf(x, loc=0.0, scale=1.0, *, out=None, n_threads=None):
             run_norm(&w, <const double *>cnp.PyArray_DATA(xa), <const double *>cnp.PyArray_DATA(la),
                      <const double *>cnp.PyArray_DATA(sa), <double *>cnp.PyArray_DATA(y), nt)
     return finish_out(y, out)
-
-
-_ELEMENTARY = {"exp": 0, "log1p": 1, "log": 2, "exp_neg": 3, "exp_lo": 4}
-
-
-def _elementary(str name, double[::1] x, int isa):
-    """csrc's own exp/log1p/log of one ISA level (0 baseline, 1 AVX2, 2 AVX-512)
-    over float64 values, for the accuracy tests; None where that level cannot run."""
-    y = np.empty(x.shape[0])
-    cdef double[::1] yv = y
-    if cx_elementary(isa, _ELEMENTARY[name], &x[0], &yv[0], x.shape[0]) < 0:
-        return None
-    return y

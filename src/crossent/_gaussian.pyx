@@ -38,17 +38,17 @@ from libc.string cimport memset
 
 from crossent._csrc cimport CX_BLOCK, CX_GROUP_LEN
 from crossent._csrc_gauss cimport (
-    cx_gauss_prm, cx_gauss_table, cx_gauss_table_init, cx_sum3_stack, cx_sum3_init,
+    cx_gauss_prm, cx_gauss_table, cx_sum3_stack, cx_sum3_init,
     cx_sum3_push, cx_sum3_result, cx_pairwise_sum,
     CX_GK_MSE, CX_GK_POISSON_LOG, CX_GK_POISSON_RATE, CX_GK_TORCH, CX_GK_VAR,
     CX_GK_LOGVAR, CX_GK_STD, CX_GK_PROFILED, CX_GF_NEGATIVE,
 )
 from crossent._common cimport resolve_threads, as_float_array, walkable
+from crossent._dispatch cimport gauss_table
 
 cnp.import_array()
 
-cdef cx_gauss_table G
-cx_gauss_table_init(&G)
+cdef cx_gauss_table G = gauss_table()[0]
 
 cdef enum:
     MAXD = 64

@@ -7,7 +7,7 @@ from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 
 from crossent._csrc cimport (
-    cx_lse_acc, cx_lse_wacc, cx_lse_table, cx_lse_table_init, cx_lse_value, cx_lse_wvalue,
+    cx_lse_acc, cx_lse_wacc, cx_lse_table, cx_lse_value, cx_lse_wvalue,
     cx_pairwise_stack, cx_pairwise_init, cx_pairwise_push, cx_pairwise_result,
     CX_TILE_W, CX_GROUP_LEN,
 )
@@ -25,8 +25,8 @@ cnp.import_array()
 cdef extern from "numpy/arrayobject.h":
     object PyArray_Scalar(void *data, cnp.PyArray_Descr *descr, object base)
 
-cdef cx_lse_table T
-cx_lse_table_init(&T)
+from crossent._dispatch cimport lse_table
+cdef cx_lse_table T = lse_table()[0]
 
 cdef enum Op:
     OP_LSE = 0

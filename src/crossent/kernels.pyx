@@ -4,10 +4,10 @@
 Each function is exported through ``__pyx_capi__``, so Cython code can
 ``from crossent cimport kernels`` and ``scipy.LowLevelCallable.from_cython``
 can wrap them.  They run the SIMD path chosen at import (show_config())."""
-from crossent._csrc cimport cx_lse_table, cx_lse_table_init
+from crossent._csrc cimport cx_lse_table
+from crossent._dispatch cimport lse_table, ce_table, gauss_table
 
-cdef cx_lse_table T
-cx_lse_table_init(&T)
+cdef cx_lse_table T = lse_table()[0]
 
 
 cdef double logsumexp_f64(const double *x, Py_ssize_t n, Py_ssize_t stride) noexcept nogil:
@@ -59,10 +59,9 @@ cdef void norm_logpdf_f32(const float *x, Py_ssize_t n, Py_ssize_t stride, float
 
 
 # ---- cross-entropy family ------------------------------------------------
-from crossent._csrc_ce cimport cx_ce_table, cx_ce_table_init
+from crossent._csrc_ce cimport cx_ce_table
 
-cdef cx_ce_table CE
-cx_ce_table_init(&CE)
+cdef cx_ce_table CE = ce_table()[0]
 
 
 cdef double cross_entropy_f64(const double *x, Py_ssize_t n, Py_ssize_t stride,
@@ -101,12 +100,11 @@ cdef double bce_with_logits_f32(const float *x, Py_ssize_t n, Py_ssize_t stride,
 
 # ---- the Gaussian / Poisson family ------------------------------------------
 from crossent._csrc_gauss cimport (
-    cx_gauss_table, cx_gauss_table_init, CX_GK_VAR, CX_GK_LOGVAR, CX_GK_TORCH, CX_GK_MSE,
+    cx_gauss_table, CX_GK_VAR, CX_GK_LOGVAR, CX_GK_TORCH, CX_GK_MSE,
     CX_GK_POISSON_LOG, CX_GK_POISSON_RATE,
 )
 
-cdef cx_gauss_table GT
-cx_gauss_table_init(&GT)
+cdef cx_gauss_table GT = gauss_table()[0]
 
 
 cdef double gaussian_nll_f64(const double *input, Py_ssize_t n, Py_ssize_t stride,
