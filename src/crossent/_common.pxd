@@ -6,8 +6,12 @@ cdef cnp.ndarray as_float_array(object x, str name, object dtype=*)
 cdef object as_array_arg(object obj, str name)
 cdef object float_dtype(object x, str name)
 cdef tuple normalize_axes(object axis, int ndim)
-cdef cnp.ndarray check_out(object out, tuple shape, object dtype)
-cdef int check_overlap(cnp.ndarray out, cnp.ndarray x, str name) except -1
+cdef cnp.ndarray check_out(object out, tuple shape, object dtype, str name=*)
+cdef int check_overlap(cnp.ndarray out, object x, str name, str out_name=*,
+                       bint in_place=*) except -1
+cdef object out_target(object out, tuple shape, object dtype, str name, tuple inputs,
+                       tuple names, bint in_place)
+cdef object finish_target(object y, object out)
 cdef cnp.ndarray walkable(cnp.ndarray a)
 cdef int layout_fix(cnp.ndarray a) noexcept
 cdef int write_back(cnp.ndarray y, cnp.ndarray out) except -1

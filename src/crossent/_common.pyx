@@ -196,18 +196,43 @@ cdef tuple normalize_axes(object axis, int ndim):
     return tuple(out)
 
 
-cdef cnp.ndarray check_out(object out, tuple shape, object dtype):
-    """`out` if it is a writable array of exactly this shape and dtype."""
+cdef cnp.ndarray check_out(object out, tuple shape, object dtype, str name="out"):
+    """`out` if it is a writable array of exactly this shape and dtype (`name`: the
+    argument, e.g. ``grad_out``, for the error)."""
     if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
     cdef cnp.ndarray arr = <cnp.ndarray>out
     if (<object>arr).shape != shape:
-        raise ValueError(f"out has shape {(<object>arr).shape}, the result has shape {shape}")
+        raise ValueError(f"{name} has shape {(<object>arr).shape}, the result has shape {shape}")
     if arr.dtype != dtype or not arr.dtype.isnative:
-        raise TypeError(f"out has dtype {arr.dtype}, the result has dtype {np.dtype(dtype)}")
+        raise TypeError(f"{name} has dtype {arr.dtype}, the result has dtype {np.dtype(dtype)}")
     if not arr.flags.writeable:
-        raise ValueError("out is read-only")
+        raise ValueError(f"{name} is read-only")
     return arr
+
+
+cdef object out_target(object out, tuple shape, object dtype, str name, tuple inputs,
+                       tuple names, bint in_place):
+    """The array a kernel writes for the caller's buffer `out` (None: None, the caller
+    allocates): checked as check_out, refused where it shares memory with one of the
+    caller's `inputs` (exact identity allowed when `in_place`), and made walkable
+    (finish_target copies the result back where that took a copy)."""
+    if out is None:
+        return None
+    cdef cnp.ndarray target = check_out(out, shape, dtype, name)
+    for arr, aname in zip(inputs, names):
+        if arr is not None:
+            check_overlap(target, arr, aname, name, in_place)
+    return walkable(target)
+
+
+cdef object finish_target(object y, object out):
+    """`out` itself after a kernel wrote `y = out_target(out, ...)`; `y` when there was
+    no `out`."""
+    if out is None:
+        return y
+    write_back(y, out)
+    return out
 
 
 cdef bint same_layout(cnp.ndarray a, cnp.ndarray b):
@@ -222,18 +247,24 @@ cdef bint same_layout(cnp.ndarray a, cnp.ndarray b):
     return True
 
 
-cdef int check_overlap(cnp.ndarray out, cnp.ndarray x, str name) except -1:
-    """Allow out to be exactly x (in place); refuse any other overlap."""
-    if not np.may_share_memory(out, x):
+cdef int check_overlap(cnp.ndarray out, object x, str name, str out_name="out",
+                       bint in_place=True) except -1:
+    """Allow out to be exactly x (in place, where `in_place`); refuse any other overlap.
+    Judged on the caller's arrays, before any conversion."""
+    if not isinstance(x, np.ndarray) or not np.may_share_memory(out, x):
         return 0
-    if cnp.PyArray_DATA(out) == cnp.PyArray_DATA(x) and same_layout(out, x):
+    if in_place and cnp.PyArray_DATA(out) == cnp.PyArray_DATA(<cnp.ndarray>x) \
+            and same_layout(out, <cnp.ndarray>x):
         return 0
     try:
         overlap = np.shares_memory(out, x, max_work=1_000_000)
     except np.exceptions.TooHardError:
         overlap = True  # undecided within the work bound: refuse rather than risk it
     if overlap:
-        raise ValueError(f"out overlaps {name} partially; pass {name} itself for in-place work")
+        if in_place:
+            raise ValueError(f"{out_name} overlaps {name} partially; pass {name} itself "
+                             "for in-place work")
+        raise ValueError(f"{out_name} shares memory with {name}")
     return 0
 
 

@@ -8,8 +8,7 @@ from cython.parallel cimport prange
 from crossent._csrc cimport cx_lse_table
 from crossent._dispatch cimport lse_table
 from crossent._common cimport (
-    resolve_threads, as_array_arg, as_float_array, check_out, check_overlap, walkable,
-    write_back,
+    resolve_threads, as_array_arg, as_float_array, out_target, finish_target,
 )
 
 cnp.import_array()
@@ -136,23 +135,15 @@ cdef int run_norm(const Walk *w, const floating *x, const floating *loc, const f
 
 
 cdef cnp.ndarray output_for(object out, tuple shape, object dtype, list inputs, list names):
-    """The array the kernel writes: a fresh one, or `out` made walkable (then
-    `finish_out` copies it back where that took a copy).  Overlap is judged on the
-    caller's arrays `inputs`, before any conversion."""
-    cdef cnp.ndarray target
-    if out is None:
-        return np.empty(shape, dtype=dtype)
-    target = check_out(out, shape, dtype)
-    for arr, name in zip(inputs, names):
-        check_overlap(target, arr, name)
-    return walkable(target)
+    """The array the kernel writes: `out` made walkable (see out_target), or a fresh one."""
+    y = out_target(out, shape, dtype, "out", tuple(inputs), tuple(names), True)
+    return np.empty(shape, dtype=dtype) if y is None else y
 
 
 cdef object finish_out(cnp.ndarray y, object out):
-    """`out` itself (as NumPy, even 0-d) after a kernel wrote `y`, or the fresh result."""
+    """`out` itself (as NumPy, even 0-d), or the fresh result (a scalar when 0-d)."""
     if out is not None:
-        write_back(y, out)
-        return out
+        return finish_target(y, out)
     return y if y.ndim else y[()]
 
 
