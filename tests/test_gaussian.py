@@ -442,8 +442,8 @@ def test_errors_name_the_argument():
             fn(x.astype(complex), x)
         with pytest.raises(TypeError, match="target"):
             fn(x, np.array([["a"] * 3] * 4))
-    with pytest.raises(ValueError, match="target"):
-        crossent.gaussian_nll_loss(x, np.zeros(3), 1.0)
+    with pytest.raises(ValueError, match="target"):  # (4,) does not broadcast with (4, 3)
+        crossent.gaussian_nll_loss(x, np.zeros(4), 1.0)
     with pytest.raises(TypeError, match="full"):
         crossent.gaussian_nll_loss(x, x, 1.0, full="yes")
     with pytest.raises(TypeError, match="eps"):

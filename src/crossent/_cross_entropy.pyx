@@ -1096,22 +1096,45 @@ cdef int fill_strides(cnp.ndarray a, Py_ssize_t *out) except -1:
     return 0
 
 
+cdef cnp.ndarray sum_to_shape(cnp.ndarray g, tuple shape):
+    """A gradient of the broadcast shape summed back to `shape` (in float64, rounded
+    once to g's dtype), as autograd does."""
+    cdef int extra = cnp.PyArray_NDIM(g) - len(shape)
+    s = g.sum(axis=tuple(range(extra)), dtype=np.float64) if extra else g.astype(np.float64)
+    axes = tuple(i for i, m in enumerate(shape) if m == 1 and s.shape[i] != 1)
+    if axes:
+        s = s.sum(axis=axes, keepdims=True)
+    return np.asarray(s, dtype=np.float64).reshape(shape).astype(g.dtype, order="C")
+
+
 cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray wv,
                              cnp.ndarray pw, int red, bint rg, bint log_target, object n_threads):
     cdef int nd = cnp.PyArray_NDIM(x), i, d
+    cdef int xnd = nd   # input's own dims (batchmean's divisor, a 0-d gradient)
     cdef Py_ssize_t st[EW_NOP][MAXD]
     cdef bint is_f32 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef Py_ssize_t n
     cdef double divisor, total, value
+    if elem_strides(x, st[0]) < 0:
+        x = np.ascontiguousarray(x)
+    if elem_strides(t, st[1]) < 0:
+        t = np.ascontiguousarray(t)
+    cdef cnp.ndarray t0 = t
+    xshape = (<object>x).shape
+    bshape = xshape
+    if (<object>t).shape != xshape:
+        # kl_div only (binary_cross_entropy_with_logits needs equal shapes): input and
+        # target are walked as stride-0 views of their broadcast shape, never copied
+        bshape = tuple(np.broadcast_shapes(xshape, (<object>t).shape))
+        x = np.broadcast_to(x, bshape)
+        t = np.broadcast_to(t, bshape)
+        nd = len(bshape)
+    n = cnp.PyArray_SIZE(x)
     for i in range(EW_NOP):
         for d in range(nd):
             st[i][d] = 0
-    if elem_strides(x, st[0]) < 0:
-        x = np.ascontiguousarray(x)
-        elem_strides(x, st[0])
-    if elem_strides(t, st[1]) < 0:
-        t = np.ascontiguousarray(t)
-        elem_strides(t, st[1])
+    elem_strides(x, st[0])
+    elem_strides(t, st[1])
     if wv is not None and elem_strides(wv, st[2]) < 0:
         wv = np.ascontiguousarray(wv)
         elem_strides(wv, st[2])
@@ -1121,13 +1144,20 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
     cdef cnp.ndarray out = None
     cdef cnp.ndarray g = None
     if red == RED_NONE:
-        out = np.empty_like(x)
+        if bshape == xshape:
+            out = np.empty_like(x)
+        else:
+            out = np.empty_like(t0) if (<object>t0).shape == bshape else np.empty(bshape, x.dtype)
         fill_strides(out, st[4])
     if rg:
-        g = np.empty_like(x)
+        # a gradient with respect to a broadcast input (kl_div only) is computed at the
+        # broadcast shape and summed back with NumPy below: kl_div's gradient (-t or
+        # -exp(t)) does not depend on input, so this rare case needs no summing walker
+        g = np.empty_like(x) if bshape == xshape else np.empty(bshape, x.dtype)
         fill_strides(g, st[5])
     if red == RED_BATCHMEAN:
-        divisor = <double>(x.shape[0] if nd else 1)
+        # torch divides by input.size(0), input's own first dim, not the broadcast one
+        divisor = <double>(xshape[0] if xnd else 1)
     elif red == RED_MEAN:
         divisor = <double>n
     else:
@@ -1149,7 +1179,9 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
     a.kl = kl
     a.part = NULL
     total = elementwise_total(&w, &a, nthreads, is_f32)
-    grad = g if g is None or nd else g[()]  # a 0-d input's gradient is a NumPy scalar
+    if g is not None and bshape != xshape:
+        g = sum_to_shape(g, xshape)
+    grad = g if g is None or xnd else g[()]  # a 0-d input's gradient is a NumPy scalar
     if red == RED_NONE:
         return out if nd else out[()], grad
     if red == RED_SUM:
@@ -1261,36 +1293,41 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
     input : array_like
         Log-probabilities.
     target : array_like
-        Probabilities (log-probabilities with `log_target`), `input`'s shape.
+        Probabilities (log-probabilities with `log_target`), broadcast with
+        `input` (NumPy rules, as torch).
     reduction : {"mean", "batchmean", "sum", "none"}, optional
-        ``"mean"`` averages over all elements (torch's default, which is not
-        the mathematical KL divergence); ``"batchmean"`` divides the sum by
-        ``input.shape[0]``.
+        ``"mean"`` averages over all elements of the broadcast shape (torch's
+        default, which is not the mathematical KL divergence); ``"batchmean"``
+        divides the sum by ``input.shape[0]`` (`input`'s own first dimension,
+        also where `target` broadcasts it, as torch; the sum for a 0-d input).
     log_target : bool, optional
     return_grad : bool, optional
-        Also return d loss / d input.
+        Also return d loss / d input, summed back to `input`'s shape where
+        `input` is broadcast, as autograd does.
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
 
     Returns
     -------
     loss : ndarray or scalar
-        `input`'s dtype; a NumPy scalar unless ``reduction="none"``.
+        `input`'s dtype; a NumPy scalar unless ``reduction="none"`` (then the
+        broadcast shape of `input` and `target`).
     grad : ndarray, only with `return_grad`
         `input`'s shape and dtype.
 
     Raises
     ------
     TypeError, ValueError
-        As :func:`binary_cross_entropy_with_logits`.
+        As :func:`binary_cross_entropy_with_logits`, but a `target` need only
+        broadcast with `input`.
 
     Notes
     -----
     Follows :func:`torch.nn.functional.kl_div` (`reduction` with
-    ``"batchmean"``, `log_target`) on NumPy arrays.  It differs where the API
-    contract says so: `target` must have `input`'s shape (no broadcasting),
-    every option is keyword-only, float16 is computed and returned as
-    float32; `return_grad` and `n_threads` are additions.
+    ``"batchmean"``, `log_target`, the broadcasting of `input` and `target`) on
+    NumPy arrays.  It differs where the API contract says so: every option is
+    keyword-only, float16 is computed and returned as float32; `return_grad`
+    and `n_threads` are additions.
 
     Examples
     --------
@@ -1308,7 +1345,10 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
     cdef bint rg = parse_bool(return_grad, "return_grad")
     cdef cnp.ndarray t = as_float_array(as_array(target, "target"), "target", x.dtype)
     if (<object>t).shape != (<object>x).shape:
-        raise ValueError(f"target must have input's shape {(<object>x).shape}, "
-                         f"got {(<object>t).shape}")
+        try:
+            np.broadcast_shapes((<object>x).shape, (<object>t).shape)
+        except ValueError:
+            raise ValueError(f"target of shape {(<object>t).shape} cannot be broadcast with "
+                             f"input of shape {(<object>x).shape}") from None
     loss, g = elementwise_loss(True, x, t, None, None, red, rg, lt, n_threads)
     return (loss, g) if rg else loss

@@ -590,32 +590,40 @@ cdef void init_prm(cx_gauss_prm *P, int kind, bint grad, str reduction, Py_ssize
     P.rscale = 1.0
 
 
-cdef tuple same_shape_pair(object input, object target):
+cdef tuple broadcast_pair(object input, object target):
+    """input and target as arrays of input's dtype, and their broadcast shape (NumPy
+    rules, as torch 2.13 broadcasts them)."""
     x = element_aligned(as_float_array(input, "input"))
     dtype = x.dtype
     t = side_array(target, "target", dtype)
-    if t.shape != x.shape:
-        raise ValueError(f"target must have input's shape {x.shape}, got {t.shape}")
-    return x, t, dtype
+    if t.shape == x.shape:
+        return x, t, dtype, x.shape
+    try:
+        shape = tuple(np.broadcast_shapes(x.shape, t.shape))
+    except ValueError:
+        raise ValueError(f"target of shape {t.shape} cannot be broadcast with input of "
+                         f"shape {x.shape}") from None
+    return x, t, dtype, shape
 
 
-cdef object elementwise_loss(int kind, object x, object t, object dtype,
+cdef object elementwise_loss(int kind, object x, object t, object dtype, tuple shape,
                              str reduction, bint return_grad, object n_threads,
                              bint full, double eps):
-    """mse_loss and poisson_nll_loss: loss and gradient in one pass."""
+    """mse_loss and poisson_nll_loss over the broadcast `shape`: loss and gradient in
+    one pass, the gradient summed back to input's shape where input is broadcast."""
     cdef cx_gauss_prm P
-    cdef Py_ssize_t n = x.size
-    cdef tuple shape = x.shape
+    cdef Py_ssize_t n = math.prod(shape)
     nt = resolve_threads(n_threads, n)
     init_prm(&P, kind, return_grad, reduction, n)
     P.full = full
     P.eps = eps
-    loss = empty_like_layout(shape, dtype, [x]) if reduction == "none" else None
-    grad = empty_like_layout(shape, dtype, [x]) if return_grad else None
+    loss = empty_like_layout(shape, dtype, [x, t]) if reduction == "none" else None
+    grad = empty_like_layout(x.shape, dtype, [x]) if return_grad else None
     arrs = [x, t, None, loss, grad, None]
     total = 0.0
     if n:
-        total, _ = engine(&P, shape, arrs, -1, nt)
+        total, _ = engine(&P, shape, arrs, OGX if (return_grad and x.shape != shape) else -1,
+                          nt)
     elif grad is not None:
         grad[...] = 0
     value = finish(loss) if reduction == "none" else reduced_value(total, n, reduction, dtype,
@@ -640,36 +648,39 @@ def mse_loss(input, target, *, reduction="mean", return_grad=False, n_threads=No
     input : array_like
         Predictions (float32/float64 computed natively; integers as float64).
     target : array_like
-        Targets, `input`'s shape; cast to `input`'s dtype.
+        Targets, broadcast with `input` (NumPy rules, as torch); cast to `input`'s
+        dtype.
     reduction : {"mean", "sum", "none"}, optional
-        As torch (default ``"mean"``).
+        As torch (default ``"mean"``), over the elements of the broadcast shape.
     return_grad : bool, optional
         Also return ``d loss / d input`` (for ``"none"``: of ``loss.sum()``), computed
-        in the same pass.
+        in the same pass; summed back to `input`'s shape where `input` is broadcast,
+        as autograd does.
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
 
     Returns
     -------
     loss : ndarray or scalar
-        `input`'s dtype.
+        `input`'s dtype; the broadcast shape of `input` and `target` for ``"none"``.
     grad : ndarray, only with `return_grad`
         `input`'s shape and dtype.
 
     Raises
     ------
     ValueError
-        For a `target` of another shape, an unknown `reduction`, ``n_threads <= 0``.
+        For a `target` that does not broadcast with `input`, an unknown `reduction`,
+        ``n_threads <= 0``.
     TypeError
         For complex or non-numeric input, a non-bool `return_grad`, a non-integer
         `n_threads`.
 
     Notes
     -----
-    Follows :func:`torch.nn.functional.mse_loss` (`reduction`) on NumPy arrays.  It
-    differs where the API contract says so: `target` must have `input`'s shape (torch
-    broadcasts it, with a warning), every option is keyword-only, float16 is computed
-    and returned as float32; `return_grad` and `n_threads` are additions.
+    Follows :func:`torch.nn.functional.mse_loss` (`reduction`, the broadcasting of
+    `input` and `target`, without torch's warning) on NumPy arrays.  It differs where
+    the API contract says so: every option is keyword-only, float16 is computed and
+    returned as float32; `return_grad` and `n_threads` are additions.
 
     Examples
     --------
@@ -682,8 +693,8 @@ def mse_loss(input, target, *, reduction="mean", return_grad=False, n_threads=No
     """
     reduction = check_reduction(reduction)
     return_grad = check_bool(return_grad, "return_grad")
-    x, t, dtype = same_shape_pair(input, target)
-    return elementwise_loss(CX_GK_MSE, x, t, dtype, reduction, return_grad, n_threads,
+    x, t, dtype, shape = broadcast_pair(input, target)
+    return elementwise_loss(CX_GK_MSE, x, t, dtype, shape, reduction, return_grad, n_threads,
                             False, 0.0)
 
 
@@ -703,20 +714,23 @@ def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, red
     input : array_like
         Log-rates (or rates with ``log_input=False``).
     target : array_like
-        Counts, `input`'s shape.
+        Counts, broadcast with `input` (NumPy rules, as torch).
     log_input, full : bool, optional
     eps : float, optional
         Added to the rate when ``log_input=False`` (cast to `input`'s dtype).
     reduction : {"mean", "sum", "none"}, optional
+        Over the elements of the broadcast shape.
     return_grad : bool, optional
-        Also return ``d loss / d input``, computed in the same pass.
+        Also return ``d loss / d input``, computed in the same pass; summed back to
+        `input`'s shape where `input` is broadcast, as autograd does.
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
 
     Returns
     -------
     loss : ndarray or scalar
-        `input`'s dtype; a NumPy scalar unless ``reduction="none"``.
+        `input`'s dtype; a NumPy scalar unless ``reduction="none"`` (then the broadcast
+        shape of `input` and `target`).
     grad : ndarray, only with `return_grad`
         `input`'s shape and dtype.
 
@@ -728,8 +742,8 @@ def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, red
     Notes
     -----
     Follows :func:`torch.nn.functional.poisson_nll_loss` (`log_input`, `full`, `eps`,
-    `reduction`) on NumPy arrays.  It differs where the API contract says so: `target`
-    must have `input`'s shape, every option is keyword-only, and a zero count
+    `reduction`, the broadcasting of `input` and `target`) on NumPy arrays.  It differs
+    where the API contract says so: every option is keyword-only, and a zero count
     contributes 0 to its ``target * log`` term even where the log is infinite (torch
     gives NaN there); `return_grad` and `n_threads` are additions.
 
@@ -748,10 +762,10 @@ def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, red
     cdef double e = check_real(eps, "eps")
     reduction = check_reduction(reduction)
     return_grad = check_bool(return_grad, "return_grad")
-    x, t, dtype = same_shape_pair(input, target)
+    x, t, dtype, shape = broadcast_pair(input, target)
     e = float(np.asarray(e, dtype=dtype))
     return elementwise_loss(CX_GK_POISSON_LOG if log_input else CX_GK_POISSON_RATE, x, t,
-                            dtype, reduction, return_grad, n_threads, full, e)
+                            dtype, shape, reduction, return_grad, n_threads, full, e)
 
 
 def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="mean",
@@ -769,28 +783,32 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
     input : array_like
         Predicted means.
     target : array_like
-        Samples, `input`'s shape.
+        Samples, broadcast with `input` (NumPy rules, as torch).
     var : array_like or float
         Variances, >= 0: a float (or 0-d array), or an array of `input`'s shape, of
         `input`'s shape without its last dimension, or of `input`'s number of
         dimensions with exactly one dimension of size 1 where `input`'s differs (the
-        shapes torch 2.13 accepts).  Broadcast by strides, never copied.
+        shapes torch 2.13 accepts; judged against `input`'s shape, not the broadcast
+        one, as torch).  Broadcast by strides, never copied.
     full : bool, optional
         Add the constant ``0.5 * log(2 pi)``.
     eps : float, optional
         Lower clamp of `var` (cast to `input`'s dtype).
     reduction : {"mean", "sum", "none"}, optional
+        Over the elements of the broadcast shape of `input` and `target`.
     return_grad : bool, optional
         Also return the gradients with respect to `input` and `var`, computed in the
-        same pass (for ``"none"``: of ``loss.sum()``); the one with respect to a
-        broadcast `var` is summed back to `var`'s shape, as autograd does.
+        same pass (for ``"none"``: of ``loss.sum()``); each is summed back to its
+        argument's shape where that argument is broadcast, as autograd does (a second
+        pass where both are: `input` broadcast against `target`).
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
 
     Returns
     -------
     loss : ndarray or scalar
-        `input`'s dtype; a NumPy scalar unless ``reduction="none"``.
+        `input`'s dtype; a NumPy scalar unless ``reduction="none"`` (then the broadcast
+        shape of `input` and `target`).
     grad_input : ndarray, only with `return_grad`
         `input`'s shape and dtype.
     grad_var : ndarray or scalar, only with `return_grad`
@@ -799,20 +817,20 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
     Raises
     ------
     ValueError
-        For a negative entry of `var`, a `var` or `target` of a shape torch refuses, an
-        unknown `reduction`, ``n_threads <= 0``.
+        For a negative entry of `var`, a `var` of a shape torch refuses, a `target`
+        that does not broadcast with `input`, an unknown `reduction`, ``n_threads <= 0``.
     TypeError
         For complex or non-numeric arrays, non-bool flags, a non-real `eps`.
 
     Notes
     -----
-    Follows :func:`torch.nn.functional.gaussian_nll_loss` of torch 2.13: the shapes of
-    `var` it accepts, the ``ValueError`` for a negative `var`, the clamp at `eps` with
-    its straight-through gradient, `full`.  It differs where the API contract says so:
-    `target` must have `input`'s shape, every option after `var` is keyword-only,
-    float16 is computed and returned as float32; `return_grad` (with the gradient
-    with respect to `var`) and `n_threads` are additions.  :func:`gaussian_nll` is the
-    exact negative log-likelihood without the clamp.
+    Follows :func:`torch.nn.functional.gaussian_nll_loss` of torch 2.13: the
+    broadcasting of `input` and `target`, the shapes of `var` it accepts, the
+    ``ValueError`` for a negative `var`, the clamp at `eps` with its straight-through
+    gradient, `full`.  It differs where the API contract says so: every option after
+    `var` is keyword-only, float16 is computed and returned as float32; `return_grad`
+    (with the gradient with respect to `var`) and `n_threads` are additions.
+    :func:`gaussian_nll` is the exact negative log-likelihood without the clamp.
 
     Examples
     --------
@@ -829,7 +847,7 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
     cdef double e = check_real(eps, "eps")
     reduction = check_reduction(reduction)
     return_grad = check_bool(return_grad, "return_grad")
-    x, t, dtype = same_shape_pair(input, target)
+    x, t, dtype, shape = broadcast_pair(input, target)
     v = side_array(var, "var", dtype)
     xs, vs = x.shape, v.shape
     if v.ndim == 0 or vs == xs:
@@ -843,20 +861,29 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
         raise ValueError(f"var is of incorrect size: shape {vs} for input of shape {xs} "
                          "(torch accepts input's shape, input's shape without its last "
                          "dimension, or one dimension of size 1)")
+    # var's shape rules are torch's, against input's shape (above); the loss is then over
+    # the broadcast shape of input and target, which a var of those shapes broadcasts to
     cdef cx_gauss_prm P
-    cdef Py_ssize_t n = x.size
-    cdef tuple shape = xs
+    cdef Py_ssize_t n = math.prod(shape)
     nt = resolve_threads(n_threads, n)
     init_prm(&P, CX_GK_TORCH, return_grad, reduction, n)
     P.full = full
     P.eps = float(np.asarray(e, dtype=dtype))
-    loss = empty_like_layout(shape, dtype, [x]) if reduction == "none" else None
-    gx = empty_like_layout(shape, dtype, [x]) if return_grad else None
+    loss = empty_like_layout(shape, dtype, [x, t]) if reduction == "none" else None
+    gx = empty_like_layout(xs, dtype, [x]) if return_grad else None
     gv = empty_like_layout(vb.shape, dtype, [vb]) if return_grad else None
     arrs = [x, t, vb, loss, gx, gv]
     total, flags = 0.0, 0
     if n:
-        total, flags = engine(&P, shape, arrs, OGP if (return_grad and vb.shape != xs) else -1, nt)
+        x_red = return_grad and xs != shape
+        v_red = return_grad and vb.shape != shape
+        if x_red and v_red:
+            # both gradients summed back (input broadcast against target): var's with the
+            # loss, then input's in a second pass, as gaussian_nll does
+            total, flags = engine(&P, shape, [x, t, vb, loss, None, gv], OGP, nt)
+            engine(&P, shape, [x, t, vb, None, gx, None], OGX, nt)
+        else:
+            total, flags = engine(&P, shape, arrs, OGX if x_red else (OGP if v_red else -1), nt)
     else:
         if return_grad:
             gx[...] = 0

@@ -840,6 +840,17 @@ def _same_shape_target(target, shape, dtype, name="target"):
     return t
 
 
+def _broadcast_target(x, target, dtype):
+    """``(x, t, shape)``: `target` as a side argument and both broadcast to their common
+    shape (NumPy rules, as torch 2.13 broadcasts the elementwise losses)."""
+    t = _side(target, "target", dtype)
+    try:
+        shape = np.broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise ValueError(f"target of shape {t.shape} cannot be broadcast with input of shape {x.shape}") from None
+    return np.broadcast_to(x, shape), np.broadcast_to(t, shape), shape
+
+
 def _broadcast_side(value, name, shape, dtype):
     v = _side(value, name, dtype)
     try:
@@ -903,10 +914,11 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
     input : array_like
         Log-probabilities.
     target : array_like
-        Probabilities (or log-probabilities with `log_target`), `input`'s shape.
+        Probabilities (or log-probabilities with `log_target`), broadcast with `input`.
     reduction : {"mean", "batchmean", "sum", "none"}, optional
-        ``"mean"`` averages over all elements, ``"batchmean"`` divides the sum by
-        ``input.shape[0]`` (the sum itself for a 0-d input).
+        ``"mean"`` averages over all elements of the broadcast shape, ``"batchmean"``
+        divides the sum by ``input.shape[0]`` (`input`'s own first dimension, as torch;
+        the sum itself for a 0-d input).
     log_target : bool, optional
     return_grad : bool, optional
 
@@ -919,7 +931,8 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
     reduction = _check_reduction(reduction, ("none", "mean", "sum", "batchmean"))
     log_target = _check_bool(log_target, "log_target")
     return_grad = _check_bool(return_grad, "return_grad")
-    t = _same_shape_target(target, x.shape, dtype)
+    x0_shape = x.shape
+    x, t, shape = _broadcast_target(x, target, dtype)
     if log_target:
         pt = np.exp(t)
         elem = np.where((t == -np.inf) & ~np.isnan(x), 0.0, pt * (t - x))
@@ -928,7 +941,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
         elem = np.where((t == 0) & ~np.isnan(x), 0.0, t * np.log(t) - t * x)
         g = -t
     if reduction == "batchmean":
-        batch = x.shape[0] if x.ndim else 1
+        batch = x0_shape[0] if len(x0_shape) else 1
         loss = np.sum(elem) / batch if batch else np.nan
         scale = 1.0 / batch if batch else np.inf
     else:
@@ -936,7 +949,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
         scale = _reduction_scale(reduction, x.size)
     if not return_grad:
         return _finish(loss, dtype)
-    return _finish(loss, dtype), _finish(g * scale, dtype)
+    return _finish(loss, dtype), _finish(_sum_to_shape(np.broadcast_to(g * scale, shape), x0_shape), dtype)
 
 
 @_quiet
@@ -946,19 +959,22 @@ def mse_loss(input, target, *, reduction="mean", return_grad=False):
     Parameters
     ----------
     input, target : array_like
-        Same shape.
+        Broadcast against each other (NumPy rules, as torch).
     reduction : {"mean", "sum", "none"}, optional
+        Over the elements of the broadcast shape.
     return_grad : bool, optional
 
     Returns
     -------
     loss : ndarray or scalar
     grad : ndarray, only with `return_grad`
+        Summed back to `input`'s shape.
     """
     x, dtype = _float_input(input, "input")
     reduction = _check_reduction(reduction)
     return_grad = _check_bool(return_grad, "return_grad")
-    t = _same_shape_target(target, x.shape, dtype)
+    x0_shape = x.shape
+    x, t, _ = _broadcast_target(x, target, dtype)
     m, e = _frexp_diff(x, t)
     elem = _ldexp_safe(m * m, 2 * e)  # (x - t)**2, even where x - t itself overflows
     loss = _reduce(elem, reduction)
@@ -966,7 +982,7 @@ def mse_loss(input, target, *, reduction="mean", return_grad=False):
         return _finish(loss, dtype)
     scale = _reduction_scale(reduction, x.size)
     g = _ldexp_safe(m * (2.0 * scale), e)
-    return _finish(loss, dtype), _finish(g, dtype)
+    return _finish(loss, dtype), _finish(_sum_to_shape(g, x0_shape), dtype)
 
 
 def _half_sq_ratio_var(m, e, var):
@@ -991,23 +1007,25 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
     input : array_like
         Predicted means.
     target : array_like
-        Samples, `input`'s shape.
+        Samples, broadcast with `input` (NumPy rules, as torch).
     var : array_like or float
         Variances (>= 0, else ``ValueError``): a float (or 0-d array), or an array of
         `input`'s shape, of `input`'s shape without its last dimension, or of
         `input`'s number of dimensions with exactly one dimension of size 1 where
-        `input`'s differs.
+        `input`'s differs (judged against `input`'s own shape, as torch).
     full : bool, optional
         Add the constant :math:`\tfrac12\log 2\pi`.
     eps : float, optional
         Lower clamp of `var`.
     reduction : {"mean", "sum", "none"}, optional
+        Over the elements of the broadcast shape of `input` and `target`.
     return_grad : bool, optional
 
     Returns
     -------
     loss : ndarray or scalar
     grad_input : ndarray, only with `return_grad`
+        Summed back to `input`'s shape.
     grad_var : ndarray or scalar, only with `return_grad`
         Summed back to `var`'s shape; a NumPy scalar for a float `var`.
     """
@@ -1016,7 +1034,8 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
     eps = _check_real(eps, "eps")
     reduction = _check_reduction(reduction)
     return_grad = _check_bool(return_grad, "return_grad")
-    t = _same_shape_target(target, x.shape, dtype)
+    x0_shape = x.shape
+    xb, t, shape = _broadcast_target(x, target, dtype)
     v = _side(var, "var", dtype)
     if np.any(v < 0):
         raise ValueError("var has negative entry/entries")
@@ -1034,7 +1053,8 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
     else:
         raise ValueError(f"var is of incorrect size: shape {v.shape} for input of shape {x.shape}")
     var_bshape = vb.shape  # var's shape as it broadcasts against input
-    vb = np.broadcast_to(vb, x.shape)
+    x = xb
+    vb = np.broadcast_to(vb, shape)
     eps_cast = float(np.asarray(eps, dtype=dtype))
     vc = np.maximum(vb, eps_cast)  # NaN stays NaN
     m, e = _frexp_diff(x, t)
@@ -1047,7 +1067,7 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
         return _finish(loss, dtype)
     scale = _reduction_scale(reduction, x.size)
     vm, ve = np.frexp(vc)
-    g_x = _ldexp_safe(m / vm, e - ve) * scale  # r / v
+    g_x = _sum_to_shape(_ldexp_safe(m / vm, e - ve) * scale, x0_shape)  # r / v
     g_v = (0.5 / vc - _ldexp_safe((m / vm) ** 2, 2 * (e - ve) - 1)) * scale  # 1/(2v) - r**2/(2v**2)
     g_v = _sum_to_shape(g_v, var_bshape).reshape(var_shape) if v.ndim else np.sum(g_v)
     return _finish(loss, dtype), _finish(g_x, dtype), _finish(g_v, dtype)
@@ -1068,16 +1088,18 @@ def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, red
     input : array_like
         Log-rates (or rates with ``log_input=False``).
     target : array_like
-        Counts, `input`'s shape.
+        Counts, broadcast with `input` (NumPy rules, as torch).
     log_input, full : bool, optional
     eps : float, optional
     reduction : {"mean", "sum", "none"}, optional
+        Over the elements of the broadcast shape.
     return_grad : bool, optional
 
     Returns
     -------
     loss : ndarray or scalar
     grad : ndarray, only with `return_grad`
+        Summed back to `input`'s shape.
     """
     x, dtype = _float_input(input, "input")
     log_input = _check_bool(log_input, "log_input")
@@ -1085,7 +1107,8 @@ def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, red
     eps = float(np.asarray(_check_real(eps, "eps"), dtype=dtype))
     reduction = _check_reduction(reduction)
     return_grad = _check_bool(return_grad, "return_grad")
-    t = _same_shape_target(target, x.shape, dtype)
+    x0_shape = x.shape
+    x, t, _ = _broadcast_target(x, target, dtype)
     if log_input:
         elem = np.exp(x) - _xmul(t, x)
         g = np.exp(x) - t
@@ -1100,7 +1123,7 @@ def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, red
     if not return_grad:
         return _finish(loss, dtype)
     scale = _reduction_scale(reduction, x.size)
-    return _finish(loss, dtype), _finish(g * scale, dtype)
+    return _finish(loss, dtype), _finish(_sum_to_shape(g * scale, x0_shape), dtype)
 
 
 # ----------------------------------------------------------------------------------------
