@@ -170,6 +170,8 @@ def cross_entropy(
     axis: _Int | None = None,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Float: ...
 @overload
 def cross_entropy(
@@ -183,6 +185,8 @@ def cross_entropy(
     axis: _Int | None = None,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result: ...
 @overload
 def cross_entropy(
@@ -196,6 +200,8 @@ def cross_entropy(
     axis: _Int | None = None,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Float, _Array]: ...
 @overload
 def cross_entropy(
@@ -209,6 +215,8 @@ def cross_entropy(
     axis: _Int | None = None,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Result, _Array]: ...
 @overload
 def cross_entropy(
@@ -222,6 +230,8 @@ def cross_entropy(
     axis: _Int | None = None,
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result | tuple[_Result, _Array]: ...
 @overload
 def nll_loss(
@@ -234,6 +244,8 @@ def nll_loss(
     axis: _Int | None = None,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Float: ...
 @overload
 def nll_loss(
@@ -246,6 +258,8 @@ def nll_loss(
     axis: _Int | None = None,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result: ...
 @overload
 def nll_loss(
@@ -258,6 +272,8 @@ def nll_loss(
     axis: _Int | None = None,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Float, _Array]: ...
 @overload
 def nll_loss(
@@ -270,6 +286,8 @@ def nll_loss(
     axis: _Int | None = None,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Result, _Array]: ...
 @overload
 def nll_loss(
@@ -282,6 +300,8 @@ def nll_loss(
     axis: _Int | None = None,
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result | tuple[_Result, _Array]: ...
 @overload
 def binary_cross_entropy_with_logits(
@@ -293,6 +313,8 @@ def binary_cross_entropy_with_logits(
     pos_weight: npt.ArrayLike | None = None,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Float: ...
 @overload
 def binary_cross_entropy_with_logits(
@@ -304,6 +326,8 @@ def binary_cross_entropy_with_logits(
     pos_weight: npt.ArrayLike | None = None,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result: ...
 @overload
 def binary_cross_entropy_with_logits(
@@ -315,6 +339,8 @@ def binary_cross_entropy_with_logits(
     pos_weight: npt.ArrayLike | None = None,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Float, _Result]: ...
 @overload
 def binary_cross_entropy_with_logits(
@@ -326,6 +352,8 @@ def binary_cross_entropy_with_logits(
     pos_weight: npt.ArrayLike | None = None,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Result, _Result]: ...
 @overload
 def binary_cross_entropy_with_logits(
@@ -337,6 +365,8 @@ def binary_cross_entropy_with_logits(
     pos_weight: npt.ArrayLike | None = None,
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result | tuple[_Result, _Result]: ...
 @overload
 def kl_div(
@@ -347,6 +377,8 @@ def kl_div(
     log_target: bool = False,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Float: ...
 @overload
 def kl_div(
@@ -357,6 +389,8 @@ def kl_div(
     log_target: bool = False,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result: ...
 @overload
 def kl_div(
@@ -367,6 +401,8 @@ def kl_div(
     log_target: bool = False,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Float, _Result]: ...
 @overload
 def kl_div(
@@ -377,6 +413,8 @@ def kl_div(
     log_target: bool = False,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Result, _Result]: ...
 @overload
 def kl_div(
@@ -387,6 +425,8 @@ def kl_div(
     log_target: bool = False,
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result | tuple[_Result, _Result]: ...
 
 # ---- the Gaussian / Poisson family ---------------------------------------------

@@ -214,24 +214,30 @@ cdef cnp.ndarray check_out(object out, tuple shape, object dtype, str name="out"
 cdef object out_target(object out, tuple shape, object dtype, str name, tuple inputs,
                        tuple names, bint in_place):
     """The array a kernel writes for the caller's buffer `out` (None: None, the caller
-    allocates): checked as check_out, refused where it shares memory with one of the
-    caller's `inputs` (exact identity allowed when `in_place`), and made walkable
-    (finish_target copies the result back where that took a copy)."""
+    allocates): checked as check_out and refused where it partly shares memory with
+    one of the caller's `inputs`.  `out` that is exactly an input is written in place
+    where the kernel reads each element before writing it (`in_place`), else through
+    a temporary; otherwise `out` made walkable.  finish_target copies the result into
+    `out` wherever it is not `out`'s memory."""
     if out is None:
         return None
     cdef cnp.ndarray target = check_out(out, shape, dtype, name)
+    cdef bint same = False
     for arr, aname in zip(inputs, names):
-        if arr is not None:
-            check_overlap(target, arr, aname, name, in_place)
+        if arr is not None and check_overlap(target, arr, aname, name):
+            same = True
+    if same and not in_place:
+        return np.empty(shape, dtype)
     return walkable(target)
 
 
 cdef object finish_target(object y, object out):
-    """`out` itself after a kernel wrote `y = out_target(out, ...)`; `y` when there was
-    no `out`."""
+    """`out` itself after a kernel wrote `y = out_target(out, ...)` (copied into `out`
+    where `y` is a temporary or an aligned copy); `y` when there was no `out`."""
     if out is None:
         return y
-    write_back(y, out)
+    if y is not out and cnp.PyArray_DATA(<cnp.ndarray>y) != cnp.PyArray_DATA(<cnp.ndarray>out):
+        np.copyto(out, y)
     return out
 
 
@@ -247,24 +253,20 @@ cdef bint same_layout(cnp.ndarray a, cnp.ndarray b):
     return True
 
 
-cdef int check_overlap(cnp.ndarray out, object x, str name, str out_name="out",
-                       bint in_place=True) except -1:
-    """Allow out to be exactly x (in place, where `in_place`); refuse any other overlap.
-    Judged on the caller's arrays, before any conversion."""
+cdef int check_overlap(cnp.ndarray out, object x, str name, str out_name="out") except -1:
+    """1 if out is exactly x (in place), 0 if they share no memory; any other overlap is
+    refused.  Judged on the caller's arrays, before any conversion."""
     if not isinstance(x, np.ndarray) or not np.may_share_memory(out, x):
         return 0
-    if in_place and cnp.PyArray_DATA(out) == cnp.PyArray_DATA(<cnp.ndarray>x) \
-            and same_layout(out, <cnp.ndarray>x):
-        return 0
+    if cnp.PyArray_DATA(out) == cnp.PyArray_DATA(<cnp.ndarray>x) and same_layout(out, <cnp.ndarray>x):
+        return 1
     try:
         overlap = np.shares_memory(out, x, max_work=1_000_000)
     except np.exceptions.TooHardError:
         overlap = True  # undecided within the work bound: refuse rather than risk it
     if overlap:
-        if in_place:
-            raise ValueError(f"{out_name} overlaps {name} partially; pass {name} itself "
-                             "for in-place work")
-        raise ValueError(f"{out_name} shares memory with {name}")
+        raise ValueError(f"{out_name} overlaps {name} partially; pass {name} itself for "
+                         "in-place work")
     return 0
 
 

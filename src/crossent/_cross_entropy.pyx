@@ -39,7 +39,9 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow
 from crossent._csrc cimport CX_TILE_W
 from crossent._csrc_ce cimport cx_ce_table, cx_pairwise_sum
 from crossent._dispatch cimport ce_table
-from crossent._common cimport resolve_threads, as_float_array, walkable
+from crossent._common cimport (
+    resolve_threads, as_float_array, walkable, out_target, finish_target,
+)
 from crossent._errors import LabelError
 
 cnp.import_array()
@@ -631,6 +633,15 @@ cdef cnp.ndarray as_array(object a, str name):
     return arr
 
 
+cdef int check_buffers(int red, bint rg, object out, object grad_out) except -1:
+    """out= goes with reduction="none", grad_out= with return_grad=True."""
+    if out is not None and red != RED_NONE:
+        raise ValueError('out= holds the elementwise losses: it needs reduction="none"')
+    if grad_out is not None and not rg:
+        raise ValueError("grad_out= holds the gradient: it needs return_grad=True")
+    return 0
+
+
 cdef int parse_reduction(object r, bint batchmean) except -1:
     if type(r) is str:
         if r == "mean":
@@ -740,7 +751,8 @@ cdef int any_bad(const int *bad, Py_ssize_t n) noexcept:
 
 cdef object class_loss(Op op, object input, object target, object weight, object ignore_index,
                        object reduction, object label_smoothing, object axis,
-                       object return_grad, object n_threads, str fname):
+                       object return_grad, object n_threads, str fname, object out,
+                       object grad_out):
     """cross_entropy / nll_loss: checks, layout, one kernel call, the reduction."""
     cdef cnp.ndarray x = float_input(input, "input")
     cdef int nd = cnp.PyArray_NDIM(x)
@@ -753,6 +765,7 @@ cdef object class_loss(Op op, object input, object target, object weight, object
     cdef cnp.npy_int64 ignore = 0
     parse_ignore(ignore_index, &has_ignore, &ignore)
     cdef bint rg = parse_bool(return_grad, "return_grad")
+    check_buffers(red, rg, out, grad_out)
     cdef cnp.ndarray t = as_array(target, "target")
     cdef bint is_f32 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT
     cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
@@ -823,14 +836,25 @@ cdef object class_loss(Op op, object input, object target, object weight, object
     # input strides (a copy only for strides that are not whole elements)
     elem_strides(x, st[0])  # whole elements: float_input made x walkable
 
-    # outputs: the gradient in input's memory order, per-row losses in C order
+    # outputs: the caller's buffers, or the gradient in input's memory order and the
+    # per-row losses in C order (the kernels write a class row after reading it, so a
+    # buffer that is exactly an input goes through a temporary)
     cdef cnp.ndarray g = None
     cdef cnp.ndarray lout = None
+    callers = (input, target, weight)
+    names = ("input", "target", "weight")
+    rshape = tuple(shape[d] for d in range(nd) if d != k)
     if rg:
-        g = np.zeros_like(x) if op == OP_NLL else np.empty_like(x)
+        g = out_target(grad_out, (<object>x).shape, x.dtype, "grad_out", callers, names, False)
+        if g is None:
+            g = np.zeros_like(x) if op == OP_NLL else np.empty_like(x)
+        elif op == OP_NLL:
+            g.fill(0)  # NLL writes the label entries only
         elem_strides(g, st[2])
     if red == RED_NONE:
-        lout = np.empty(tuple(shape[d] for d in range(nd) if d != k), dtype=x.dtype)
+        lout = out_target(out, rshape, x.dtype, "out", callers, names, False)
+        if lout is None:
+            lout = np.empty(rshape, dtype=x.dtype)
         elem_strides(lout, ts)
         for d in range(nd):
             if d != k:
@@ -890,7 +914,8 @@ cdef object class_loss(Op op, object input, object target, object weight, object
             free(a.part_bad)
 
     if red == RED_NONE:
-        loss = lout if cnp.PyArray_NDIM(lout) else lout[()]
+        loss = finish_target(lout, out) if out is not None else (
+            lout if cnp.PyArray_NDIM(lout) else lout[()])
     else:
         if red == RED_SUM:
             value = total
@@ -900,12 +925,13 @@ cdef object class_loss(Op op, object input, object target, object weight, object
             value = total / wtotal
         loss = as_scalar(value, is_f32)
     if rg:
-        return loss, g
+        return loss, finish_target(g, grad_out)
     return loss
 
 
 def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0, axis=None, return_grad=False, n_threads=None):
+                  label_smoothing=0.0, axis=None, return_grad=False, n_threads=None,
+                  out=None, grad_out=None):
     r"""Softmax cross-entropy between logits and class indices or probabilities.
 
     PyTorch's :func:`torch.nn.functional.cross_entropy` on NumPy arrays,
@@ -947,6 +973,12 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         computed in the same pass as the loss.
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        Where to write the losses (``reduction="none"`` only): the result's shape and
+        dtype, any layout; returned itself.
+    grad_out : ndarray, optional
+        Where to write the gradient (with `return_grad`): `input`'s shape and the
+        result dtype, any layout; returned itself.
 
     Returns
     -------
@@ -1008,11 +1040,11 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     4.248354255291589e-18
     """
     return class_loss(OP_CE, input, target, weight, ignore_index, reduction, label_smoothing,
-                      axis, return_grad, n_threads, "cross_entropy")
+                      axis, return_grad, n_threads, "cross_entropy", out, grad_out)
 
 
 def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean", axis=None,
-             return_grad=False, n_threads=None):
+             return_grad=False, n_threads=None, out=None, grad_out=None):
     r"""Negative log-likelihood of class indices given log-probabilities.
 
     PyTorch's :func:`torch.nn.functional.nll_loss` on NumPy arrays: per row
@@ -1039,6 +1071,12 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
         at the labelled entries, 0 elsewhere.
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        Where to write the losses (``reduction="none"`` only): the result's shape and
+        dtype, any layout; returned itself.
+    grad_out : ndarray, optional
+        Where to write the gradient (with `return_grad`): `input`'s shape and the
+        result dtype, any layout; returned itself.
 
     Returns
     -------
@@ -1076,7 +1114,7 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
     [0.693147 0.210721]
     """
     return class_loss(OP_NLL, input, target, weight, ignore_index, reduction, 0.0, axis,
-                      return_grad, n_threads, "nll_loss")
+                      return_grad, n_threads, "nll_loss", out, grad_out)
 
 
 cdef cnp.ndarray broadcast_side(object value, str name, cnp.ndarray x):
@@ -1108,7 +1146,8 @@ cdef cnp.ndarray sum_to_shape(cnp.ndarray g, tuple shape):
 
 
 cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray wv,
-                             cnp.ndarray pw, int red, bint rg, bint log_target, object n_threads):
+                             cnp.ndarray pw, int red, bint rg, bint log_target, object n_threads,
+                             object out_buf, object grad_buf, tuple callers):
     cdef int nd = cnp.PyArray_NDIM(x), i, d
     cdef int xnd = nd   # input's own dims (batchmean's divisor, a 0-d gradient)
     cdef Py_ssize_t st[EW_NOP][MAXD]
@@ -1143,17 +1182,28 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
         elem_strides(pw, st[3])
     cdef cnp.ndarray out = None
     cdef cnp.ndarray g = None
+    # the caller's buffers: the kernels may read an element again after writing it
+    # (the exact-exp fallback), so a buffer that is exactly an input goes through a
+    # temporary
+    names = ("input", "target", "weight", "pos_weight")
     if red == RED_NONE:
-        if bshape == xshape:
+        out = out_target(out_buf, bshape, x.dtype, "out", callers, names, False)
+        if out is None and bshape == xshape:
             out = np.empty_like(x)
-        else:
+        elif out is None:
             out = np.empty_like(t0) if (<object>t0).shape == bshape else np.empty(bshape, x.dtype)
         fill_strides(out, st[4])
     if rg:
         # a gradient with respect to a broadcast input (kl_div only) is computed at the
         # broadcast shape and summed back with NumPy below: kl_div's gradient (-t or
         # -exp(t)) does not depend on input, so this rare case needs no summing walker
-        g = np.empty_like(x) if bshape == xshape else np.empty(bshape, x.dtype)
+        if bshape == xshape:
+            g = out_target(grad_buf, xshape, x.dtype, "grad_out", callers, names, False)
+            if g is None:
+                g = np.empty_like(x)
+        else:
+            out_target(grad_buf, xshape, x.dtype, "grad_out", callers, names, False)  # checks
+            g = np.empty(bshape, x.dtype)
         fill_strides(g, st[5])
     if red == RED_BATCHMEAN:
         # torch divides by input.size(0), input's own first dim, not the broadcast one
@@ -1181,8 +1231,13 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
     total = elementwise_total(&w, &a, nthreads, is_f32)
     if g is not None and bshape != xshape:
         g = sum_to_shape(g, xshape)
-    grad = g if g is None or xnd else g[()]  # a 0-d input's gradient is a NumPy scalar
+    if grad_buf is not None:
+        grad = finish_target(g, grad_buf)
+    else:
+        grad = g if g is None or xnd else g[()]  # a 0-d input's gradient is a NumPy scalar
     if red == RED_NONE:
+        if out_buf is not None:
+            return finish_target(out, out_buf), grad
         return out if nd else out[()], grad
     if red == RED_SUM:
         value = total
@@ -1198,7 +1253,8 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
 
 
 def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="mean",
-                                     pos_weight=None, return_grad=False, n_threads=None):
+                                     pos_weight=None, return_grad=False, n_threads=None,
+                                     out=None, grad_out=None):
     r"""Bernoulli negative log-likelihood of `target` given logits.
 
     PyTorch's :func:`torch.nn.functional.binary_cross_entropy_with_logits` on
@@ -1227,6 +1283,12 @@ def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="m
         Also return d loss / d input, computed in the same pass.
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        Where to write the losses (``reduction="none"`` only): the result's shape and
+        dtype, any layout; returned itself.
+    grad_out : ndarray, optional
+        Where to write the gradient (with `return_grad`): `input`'s shape and the
+        result dtype, any layout; returned itself.
 
     Returns
     -------
@@ -1275,12 +1337,14 @@ def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="m
                          f"got {(<object>t).shape}")
     cdef cnp.ndarray wv = None if weight is None else broadcast_side(weight, "weight", x)
     cdef cnp.ndarray pw = None if pos_weight is None else broadcast_side(pos_weight, "pos_weight", x)
-    loss, g = elementwise_loss(False, x, t, wv, pw, red, rg, False, n_threads)
+    check_buffers(red, rg, out, grad_out)
+    loss, g = elementwise_loss(False, x, t, wv, pw, red, rg, False, n_threads, out, grad_out,
+                               (input, target, weight, pos_weight))
     return (loss, g) if rg else loss
 
 
 def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=False,
-           n_threads=None):
+           n_threads=None, out=None, grad_out=None):
     r"""Kullback-Leibler divergence with `input` given as log-probabilities.
 
     PyTorch's :func:`torch.nn.functional.kl_div` on NumPy arrays: pointwise
@@ -1306,6 +1370,12 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
         `input` is broadcast, as autograd does.
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        Where to write the losses (``reduction="none"`` only): the result's shape and
+        dtype, any layout; returned itself.
+    grad_out : ndarray, optional
+        Where to write the gradient (with `return_grad`): `input`'s shape and the
+        result dtype, any layout; returned itself.
 
     Returns
     -------
@@ -1350,5 +1420,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
         except ValueError:
             raise ValueError(f"target of shape {(<object>t).shape} cannot be broadcast with "
                              f"input of shape {(<object>x).shape}") from None
-    loss, g = elementwise_loss(True, x, t, None, None, red, rg, lt, n_threads)
+    check_buffers(red, rg, out, grad_out)
+    loss, g = elementwise_loss(True, x, t, None, None, red, rg, lt, n_threads, out, grad_out,
+                               (input, target, None, None))
     return (loss, g) if rg else loss
