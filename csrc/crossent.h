@@ -107,83 +107,125 @@ static inline double cx_lse_wvalue(cx_lse_wacc a, double *sign)
     return a.m + lg;
 }
 
-/* Pairwise sum of v[0..n) (overwrites v). */
-static inline double cx_pairwise_sum(double *v, ptrdiff_t n)
+/* ---- the one pairwise combination ---------------------------------------
+ * A binary counter over a stream of partials: each push adds a level of size
+ * one, then the two top levels merge while their sizes are equal.  The tree so
+ * depends on the number of partials alone (never on threads or timing) and
+ * needs O(log n) space.  Each kind of partial keeps its items beside the
+ * counter and names its combine:
+ *     item[cx_count_push(&c)] = x;
+ *     while (cx_count_merge(&c)) item[c.top - 1] = combine(item[c.top - 1], item[c.top]);
+ * and its result folds the levels from the top: acc = item[top - 1], then
+ * acc = combine(item[i], acc) for i = top - 2 down to 0. */
+#define CX_COUNT_LEVELS 64
+typedef struct {
+    ptrdiff_t size[CX_COUNT_LEVELS];
+    int top;
+} cx_count;
+
+static inline void cx_count_init(cx_count *c) { c->top = 0; }
+
+/* A new level of size one; returns its index. */
+static inline int cx_count_push(cx_count *c)
 {
-    if (n == 0)
-        return 0.0;
-    while (n > 1) {
-        ptrdiff_t half = n / 2;
-        for (ptrdiff_t i = 0; i < half; i++)
-            v[i] = v[2 * i] + v[2 * i + 1];
-        if (n & 1)
-            v[half] = v[n - 1];
-        n = half + (n & 1);
-    }
-    return v[0];
+    c->size[c->top] = 1;
+    return c->top++;
 }
 
-/* Pairwise combination of a stream of partials in O(log n) space: a binary
- * counter merges equal-sized neighbours, so the tree depends on n alone. */
+/* 1 when the two top levels have merged (the caller combines item[top - 1] and
+ * item[top] into item[top - 1]); 0 when nothing is left to merge. */
+static inline int cx_count_merge(cx_count *c)
+{
+    if (c->top < 2 || c->size[c->top - 1] != c->size[c->top - 2])
+        return 0;
+    c->size[c->top - 2] *= 2;
+    c->top--;
+    return 1;
+}
+
+/* Sums of doubles. */
 typedef struct {
-    cx_lse_acc item[64];
-    ptrdiff_t size[64];
-    int top;
+    double v[CX_COUNT_LEVELS];
+    cx_count c;
+} cx_psum;
+
+static inline void cx_psum_init(cx_psum *p) { cx_count_init(&p->c); }
+
+static inline void cx_psum_push(cx_psum *p, double x)
+{
+    p->v[cx_count_push(&p->c)] = x;
+    while (cx_count_merge(&p->c))
+        p->v[p->c.top - 1] += p->v[p->c.top];
+}
+
+static inline double cx_psum_result(const cx_psum *p)
+{
+    if (p->c.top == 0)
+        return 0.0;
+    double acc = p->v[p->c.top - 1];
+    for (int i = p->c.top - 2; i >= 0; i--)
+        acc = p->v[i] + acc;
+    return acc;
+}
+
+/* The pairwise sum of v[0..n), in the counter's tree. */
+static inline double cx_pairwise_sum(const double *v, ptrdiff_t n)
+{
+    cx_psum p;
+    cx_psum_init(&p);
+    for (ptrdiff_t i = 0; i < n; i++)
+        cx_psum_push(&p, v[i]);
+    return cx_psum_result(&p);
+}
+
+/* Row partials of log-sum-exp. */
+typedef struct {
+    cx_lse_acc item[CX_COUNT_LEVELS];
+    cx_count c;
 } cx_pairwise_stack;
 
-static inline void cx_pairwise_init(cx_pairwise_stack *st) { st->top = 0; }
+static inline void cx_pairwise_init(cx_pairwise_stack *st) { cx_count_init(&st->c); }
 
 static inline void cx_pairwise_push(cx_pairwise_stack *st, cx_lse_acc a)
 {
-    st->item[st->top] = a;
-    st->size[st->top] = 1;
-    st->top++;
-    while (st->top >= 2 && st->size[st->top - 1] == st->size[st->top - 2]) {
-        st->item[st->top - 2] = cx_lse_combine(st->item[st->top - 2], st->item[st->top - 1]);
-        st->size[st->top - 2] *= 2;
-        st->top--;
-    }
+    st->item[cx_count_push(&st->c)] = a;
+    while (cx_count_merge(&st->c))
+        st->item[st->c.top - 1] = cx_lse_combine(st->item[st->c.top - 1], st->item[st->c.top]);
 }
 
 static inline cx_lse_acc cx_pairwise_result(const cx_pairwise_stack *st)
 {
     cx_lse_acc acc = {-CX_INFINITY, 0.0};
-    if (st->top == 0)
+    if (st->c.top == 0)
         return acc;
-    acc = st->item[st->top - 1];
-    for (int i = st->top - 2; i >= 0; i--)
+    acc = st->item[st->c.top - 1];
+    for (int i = st->c.top - 2; i >= 0; i--)
         acc = cx_lse_combine(st->item[i], acc);
     return acc;
 }
 
-/* The same for weighted partials. */
+/* Weighted row partials. */
 typedef struct {
-    cx_lse_wacc item[64];
-    ptrdiff_t size[64];
-    int top;
+    cx_lse_wacc item[CX_COUNT_LEVELS];
+    cx_count c;
 } cx_wpairwise_stack;
 
-static inline void cx_wpairwise_init(cx_wpairwise_stack *st) { st->top = 0; }
+static inline void cx_wpairwise_init(cx_wpairwise_stack *st) { cx_count_init(&st->c); }
 
 static inline void cx_wpairwise_push(cx_wpairwise_stack *st, cx_lse_wacc a)
 {
-    st->item[st->top] = a;
-    st->size[st->top] = 1;
-    st->top++;
-    while (st->top >= 2 && st->size[st->top - 1] == st->size[st->top - 2]) {
-        st->item[st->top - 2] = cx_lse_wcombine(st->item[st->top - 2], st->item[st->top - 1]);
-        st->size[st->top - 2] *= 2;
-        st->top--;
-    }
+    st->item[cx_count_push(&st->c)] = a;
+    while (cx_count_merge(&st->c))
+        st->item[st->c.top - 1] = cx_lse_wcombine(st->item[st->c.top - 1], st->item[st->c.top]);
 }
 
 static inline cx_lse_wacc cx_wpairwise_result(const cx_wpairwise_stack *st)
 {
     cx_lse_wacc acc = {-CX_INFINITY, 0.0, 0.0};
-    if (st->top == 0)
+    if (st->c.top == 0)
         return acc;
-    acc = st->item[st->top - 1];
-    for (int i = st->top - 2; i >= 0; i--)
+    acc = st->item[st->c.top - 1];
+    for (int i = st->c.top - 2; i >= 0; i--)
         acc = cx_lse_wcombine(st->item[i], acc);
     return acc;
 }
