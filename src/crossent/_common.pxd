@@ -14,3 +14,14 @@ cdef object finish_target(object y, object out)
 cdef cnp.ndarray walkable(cnp.ndarray a)
 cdef int layout_fix(cnp.ndarray a) noexcept
 cdef int write_back(cnp.ndarray y, cnp.ndarray out) except -1
+
+cdef enum Reduction:
+    RED_NONE = 0
+    RED_MEAN = 1
+    RED_SUM = 2
+    RED_BATCHMEAN = 3
+
+cdef bint parse_bool(object v, str name) except -1
+cdef double parse_real(object v, str name) except? -1.0
+cdef int parse_reduction(object r, bint batchmean) except -1
+cdef int check_buffers(int red, bint rg, object out, object grad_out) except -1

@@ -58,13 +58,60 @@ cdef int resolve_threads(object n_threads, Py_ssize_t work) except -1:
 
 cdef object as_array_arg(object obj, str name):
     """np.asarray(obj); a failed conversion (a torch tensor that requires grad, a
-    ragged list) is a TypeError naming the argument, as for every other input."""
+    ragged list) or an object array is a TypeError naming the argument."""
     if type(obj) is np.ndarray:
         return obj
     try:
-        return np.asarray(obj)
+        arr = np.asarray(obj)
     except Exception as exc:
         raise TypeError(f"{name}: cannot convert {type(obj).__name__} to an array ({exc})") from exc
+    if arr.dtype == object:
+        raise TypeError(f"{name}: cannot convert {type(obj).__name__} to a numeric array")
+    return arr
+
+
+cdef bint parse_bool(object v, str name) except -1:
+    """A flag: a Python or NumPy bool (TypeError naming it otherwise)."""
+    if v is True:
+        return True
+    if v is False:
+        return False
+    if isinstance(v, np.bool_):
+        return bool(v)
+    raise TypeError(f"{name} must be a bool, got {type(v).__name__}")
+
+
+cdef double parse_real(object v, str name) except? -1.0:
+    """A real number (not a bool) as a double (TypeError naming it otherwise)."""
+    if type(v) is float:
+        return v
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+    return float(v)
+
+
+cdef int parse_reduction(object r, bint batchmean) except -1:
+    """`reduction` as a Reduction code ("batchmean" only where `batchmean`)."""
+    if type(r) is str:
+        if r == "mean":
+            return RED_MEAN
+        if r == "sum":
+            return RED_SUM
+        if r == "none":
+            return RED_NONE
+        if batchmean and r == "batchmean":
+            return RED_BATCHMEAN
+    allowed = "'none', 'mean', 'sum'" + (", 'batchmean'" if batchmean else "")
+    raise ValueError(f"reduction must be one of {allowed}, got {r!r}")
+
+
+cdef int check_buffers(int red, bint rg, object out, object grad_out) except -1:
+    """A loss's out= goes with reduction="none", grad_out= with return_grad=True."""
+    if out is not None and red != RED_NONE:
+        raise ValueError('out= holds the elementwise losses: it needs reduction="none"')
+    if grad_out is not None and not rg:
+        raise ValueError("grad_out= holds the gradient: it needs return_grad=True")
+    return 0
 
 
 cdef object float_dtype(object x, str name):

@@ -40,7 +40,8 @@ from crossent._csrc cimport CX_TILE_W
 from crossent._csrc_ce cimport cx_ce_table, cx_pairwise_sum
 from crossent._dispatch cimport ce_table
 from crossent._common cimport (
-    resolve_threads, as_float_array, walkable, out_target, finish_target,
+    resolve_threads, as_array_arg, as_float_array, walkable, out_target, finish_target,
+    parse_bool, parse_real, parse_reduction, check_buffers, RED_NONE, RED_MEAN, RED_SUM, RED_BATCHMEAN,
 )
 from crossent._errors import LabelError
 
@@ -68,13 +69,6 @@ cdef enum Path:
     PATH_EMPTY = 0
     PATH_ROWS = 1
     PATH_ACROSS = 2
-
-cdef enum Reduction:
-    RED_NONE = 0
-    RED_MEAN = 1
-    RED_SUM = 2
-    RED_BATCHMEAN = 3
-
 
 # ================================================================== walking ===
 
@@ -618,62 +612,11 @@ cdef inline cnp.ndarray float_input(object a, str name):
         if (typ == cnp.NPY_DOUBLE or typ == cnp.NPY_FLOAT) and cnp.PyArray_ISNOTSWAPPED(x):
             return walkable(x)
         return as_float_array(a, name)
-    return as_float_array(as_array(a, name), name)
-
-
-cdef cnp.ndarray as_array(object a, str name):
-    if type(a) is np.ndarray:
-        return <cnp.ndarray>a
-    try:
-        arr = np.asarray(a)
-    except Exception as exc:
-        raise TypeError(f"{name}: cannot convert {type(a).__name__} to an array ({exc})") from exc
-    if arr.dtype == object:
-        raise TypeError(f"{name}: cannot convert {type(a).__name__} to a numeric array")
-    return arr
-
-
-cdef int check_buffers(int red, bint rg, object out, object grad_out) except -1:
-    """out= goes with reduction="none", grad_out= with return_grad=True."""
-    if out is not None and red != RED_NONE:
-        raise ValueError('out= holds the elementwise losses: it needs reduction="none"')
-    if grad_out is not None and not rg:
-        raise ValueError("grad_out= holds the gradient: it needs return_grad=True")
-    return 0
-
-
-cdef int parse_reduction(object r, bint batchmean) except -1:
-    if type(r) is str:
-        if r == "mean":
-            return RED_MEAN
-        if r == "sum":
-            return RED_SUM
-        if r == "none":
-            return RED_NONE
-        if batchmean and r == "batchmean":
-            return RED_BATCHMEAN
-    allowed = "'none', 'mean', 'sum'" + (", 'batchmean'" if batchmean else "")
-    raise ValueError(f"reduction must be one of {allowed}, got {r!r}")
-
-
-cdef bint parse_bool(object v, str name) except -1:
-    if v is True:
-        return True
-    if v is False:
-        return False
-    if isinstance(v, np.bool_):
-        return bool(v)
-    raise TypeError(f"{name} must be a bool, got {type(v).__name__}")
+    return as_float_array(as_array_arg(a, name), name)
 
 
 cdef double parse_smoothing(object v) except? -1:
-    cdef double e
-    if type(v) is float:
-        e = v
-    elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise TypeError(f"label_smoothing must be a real number, got {type(v).__name__}")
-    else:
-        e = float(v)
+    cdef double e = parse_real(v, "label_smoothing")
     if not (0.0 <= e <= 1.0):
         raise ValueError(f"label_smoothing must be in [0, 1], got {v!r}")
     return e
@@ -766,7 +709,7 @@ cdef object class_loss(Op op, object input, object target, object weight, object
     parse_ignore(ignore_index, &has_ignore, &ignore)
     cdef bint rg = parse_bool(return_grad, "return_grad")
     check_buffers(red, rg, out, grad_out)
-    cdef cnp.ndarray t = as_array(target, "target")
+    cdef cnp.ndarray t = as_array_arg(target, "target")
     cdef bint is_f32 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT
     cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
     cdef Py_ssize_t C = shape[k]
@@ -790,7 +733,7 @@ cdef object class_loss(Op op, object input, object target, object weight, object
     cdef cnp.ndarray cw = None
     cdef double wsum = <double>C
     if weight is not None:
-        cw = as_float_array(as_array(weight, "weight"), "weight", x.dtype)
+        cw = as_float_array(as_array_arg(weight, "weight"), "weight", x.dtype)
         if cnp.PyArray_NDIM(cw) != 1 or cnp.PyArray_DIMS(cw)[0] != C:
             raise ValueError(f"weight must be a 1-D array of length {C} (the number of "
                              f"classes), got shape {(<object>cw).shape}")
@@ -1118,7 +1061,7 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
 
 
 cdef cnp.ndarray broadcast_side(object value, str name, cnp.ndarray x):
-    cdef cnp.ndarray v = as_float_array(as_array(value, name), name, x.dtype)
+    cdef cnp.ndarray v = as_float_array(as_array_arg(value, name), name, x.dtype)
     if (<object>v).shape == (<object>x).shape:
         return v
     try:
@@ -1331,7 +1274,7 @@ def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="m
     cdef cnp.ndarray x = float_input(input, "input")
     cdef int red = parse_reduction(reduction, False)
     cdef bint rg = parse_bool(return_grad, "return_grad")
-    cdef cnp.ndarray t = as_float_array(as_array(target, "target"), "target", x.dtype)
+    cdef cnp.ndarray t = as_float_array(as_array_arg(target, "target"), "target", x.dtype)
     if (<object>t).shape != (<object>x).shape:
         raise ValueError(f"target must have input's shape {(<object>x).shape}, "
                          f"got {(<object>t).shape}")
@@ -1413,7 +1356,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
     cdef int red = parse_reduction(reduction, True)
     cdef bint lt = parse_bool(log_target, "log_target")
     cdef bint rg = parse_bool(return_grad, "return_grad")
-    cdef cnp.ndarray t = as_float_array(as_array(target, "target"), "target", x.dtype)
+    cdef cnp.ndarray t = as_float_array(as_array_arg(target, "target"), "target", x.dtype)
     if (<object>t).shape != (<object>x).shape:
         try:
             np.broadcast_shapes((<object>x).shape, (<object>t).shape)
