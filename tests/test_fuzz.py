@@ -421,7 +421,8 @@ def axis_arg(draw, ndim, faults, *, allow_tuple=True):
         faults.append((TypeError, "axis"))
         return bad
     if r == 1:
-        bad = draw(st.sampled_from([ndim, -ndim - 1, 2**62, -(2**62), ndim + 5]))
+        nd = max(ndim, 1)  # a 0-d input takes axis 0 and -1 as one element (SciPy)
+        bad = draw(st.sampled_from([nd, -nd - 1, 2**62, -(2**62), nd + 5]))
         faults.append((ValueError, "axis"))
         return bad
     if r == 2 and ndim >= 1 and allow_tuple:

@@ -448,6 +448,9 @@ def _log_softmax_rows(x, plus_inf="scipy"):
 def _softmax_family(x, axis, which):
     dtype = _primitive_dtype(("x", x))
     x64 = _asarray(x, "x").astype(_F64)
+    if x64.ndim == 0:  # as SciPy: a 0-d input (axis 0, -1 or None) is one element
+        _normalize_axes(axis, 1)
+        return _softmax_family(x64.reshape(1), 0, which).reshape(()).astype(dtype)[()]
     axes = _normalize_axes(axis, x64.ndim)
     rows, restore = _to_rows(x64, axes)
     if rows.shape[-1] == 0 or rows.size == 0:
