@@ -171,17 +171,19 @@ cdef int layout_fix(cnp.ndarray a) noexcept:
     cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(a)
     cdef cnp.npy_intp *st = cnp.PyArray_STRIDES(a)
     cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(a)
-    cdef int need = 0
-    if item <= 1:
+    cdef size_t mask = <size_t>item - 1, real = 0, unit = 0
+    if item <= 1 or item & mask:  # numeric item sizes are powers of two: bit masks serve
         return 0
-    for i in range(nd):
-        if st[i] % item:
-            if dims[i] > 1:
-                return 2
-            need = 1
-    if (<size_t>cnp.PyArray_DATA(a)) % <size_t>item and cnp.PyArray_SIZE(a) > 0:
+    for i in range(nd):  # the common call: one pass, no division
+        if dims[i] > 1:
+            real |= <size_t>st[i]
+        else:
+            unit |= <size_t>st[i]
+    if real & mask:
         return 2
-    return need
+    if (<size_t>cnp.PyArray_DATA(a)) & mask and cnp.PyArray_SIZE(a) > 0:
+        return 2
+    return 1 if unit & mask else 0
 
 
 cdef cnp.ndarray walkable(cnp.ndarray a):

@@ -784,20 +784,22 @@ cdef object class_loss(Op op, object input, object target, object weight, object
     # buffer that is exactly an input goes through a temporary)
     cdef cnp.ndarray g = None
     cdef cnp.ndarray lout = None
-    callers = (input, target, weight)
     names = ("input", "target", "weight")
-    rshape = tuple(shape[d] for d in range(nd) if d != k)
     if rg:
-        g = out_target(grad_out, (<object>x).shape, x.dtype, "grad_out", callers, names, False)
-        if g is None:
+        if grad_out is None:
             g = np.zeros_like(x) if op == OP_NLL else np.empty_like(x)
-        elif op == OP_NLL:
-            g.fill(0)  # NLL writes the label entries only
+        else:
+            g = out_target(grad_out, (<object>x).shape, x.dtype, "grad_out",
+                           (input, target, weight), names, False)
+            if op == OP_NLL:
+                g.fill(0)  # NLL writes the label entries only
         elem_strides(g, st[2])
     if red == RED_NONE:
-        lout = out_target(out, rshape, x.dtype, "out", callers, names, False)
-        if lout is None:
+        rshape = tuple([shape[d] for d in range(nd) if d != k])
+        if out is None:
             lout = np.empty(rshape, dtype=x.dtype)
+        else:
+            lout = out_target(out, rshape, x.dtype, "out", (input, target, weight), names, False)
         elem_strides(lout, ts)
         for d in range(nd):
             if d != k:

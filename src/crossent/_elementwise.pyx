@@ -136,8 +136,9 @@ cdef int run_norm(const Walk *w, const floating *x, const floating *loc, const f
 
 cdef cnp.ndarray output_for(object out, tuple shape, object dtype, list inputs, list names):
     """The array the kernel writes: `out` made walkable (see out_target), or a fresh one."""
-    y = out_target(out, shape, dtype, "out", tuple(inputs), tuple(names), True)
-    return np.empty(shape, dtype=dtype) if y is None else y
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    return out_target(out, shape, dtype, "out", tuple(inputs), tuple(names), True)
 
 
 cdef object finish_out(cnp.ndarray y, object out):
