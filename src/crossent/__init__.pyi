@@ -25,6 +25,9 @@ __all__ = [
     "gaussian_nll_loss",
     "poisson_nll_loss",
     "gaussian_nll",
+    "l1_loss",
+    "smooth_l1_loss",
+    "binary_cross_entropy",
     "LabelError",
     "get_include",
     "show_config",
@@ -397,8 +400,11 @@ def mse_loss(
     target: npt.ArrayLike,
     *,
     reduction: _Reducing = "mean",
+    weight: npt.ArrayLike | None = None,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Float: ...
 @overload
 def mse_loss(
@@ -406,8 +412,11 @@ def mse_loss(
     target: npt.ArrayLike,
     *,
     reduction: Literal["none"],
+    weight: npt.ArrayLike | None = None,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result: ...
 @overload
 def mse_loss(
@@ -415,8 +424,11 @@ def mse_loss(
     target: npt.ArrayLike,
     *,
     reduction: _Reducing = "mean",
+    weight: npt.ArrayLike | None = None,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Float, _Result]: ...
 @overload
 def mse_loss(
@@ -424,8 +436,11 @@ def mse_loss(
     target: npt.ArrayLike,
     *,
     reduction: Literal["none"],
+    weight: npt.ArrayLike | None = None,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Result, _Result]: ...
 @overload
 def mse_loss(
@@ -433,8 +448,11 @@ def mse_loss(
     target: npt.ArrayLike,
     *,
     reduction: _Reduction = "mean",
+    weight: npt.ArrayLike | None = None,
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result | tuple[_Result, _Result]: ...
 @overload
 def gaussian_nll_loss(
@@ -447,6 +465,8 @@ def gaussian_nll_loss(
     reduction: _Reducing = "mean",
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: tuple[_Array, _Array] | None = None,
 ) -> _Float: ...
 @overload
 def gaussian_nll_loss(
@@ -459,6 +479,8 @@ def gaussian_nll_loss(
     reduction: Literal["none"],
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: tuple[_Array, _Array] | None = None,
 ) -> _Result: ...
 @overload
 def gaussian_nll_loss(
@@ -471,6 +493,8 @@ def gaussian_nll_loss(
     reduction: _Reducing = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: tuple[_Array, _Array] | None = None,
 ) -> tuple[_Float, _Result, _Result]: ...
 @overload
 def gaussian_nll_loss(
@@ -483,6 +507,8 @@ def gaussian_nll_loss(
     reduction: Literal["none"],
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: tuple[_Array, _Array] | None = None,
 ) -> tuple[_Result, _Result, _Result]: ...
 @overload
 def gaussian_nll_loss(
@@ -495,6 +521,8 @@ def gaussian_nll_loss(
     reduction: _Reduction = "mean",
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: tuple[_Array, _Array] | None = None,
 ) -> _Result | tuple[_Result, _Result, _Result]: ...
 @overload
 def poisson_nll_loss(
@@ -507,6 +535,8 @@ def poisson_nll_loss(
     reduction: _Reducing = "mean",
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Float: ...
 @overload
 def poisson_nll_loss(
@@ -519,6 +549,8 @@ def poisson_nll_loss(
     reduction: Literal["none"],
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result: ...
 @overload
 def poisson_nll_loss(
@@ -531,6 +563,8 @@ def poisson_nll_loss(
     reduction: _Reducing = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Float, _Result]: ...
 @overload
 def poisson_nll_loss(
@@ -543,6 +577,8 @@ def poisson_nll_loss(
     reduction: Literal["none"],
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Result, _Result]: ...
 @overload
 def poisson_nll_loss(
@@ -555,6 +591,191 @@ def poisson_nll_loss(
     reduction: _Reduction = "mean",
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result | tuple[_Result, _Result]: ...
+
+# ---- the pointwise losses of the same engine ------------------------------------
+
+@overload
+def l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Float: ...
+@overload
+def l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result: ...
+@overload
+def l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Float, _Result]: ...
+@overload
+def l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Result, _Result]: ...
+@overload
+def l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reduction = "mean",
+    weight: npt.ArrayLike | None = None,
+    return_grad: bool = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result | tuple[_Result, _Result]: ...
+@overload
+def smooth_l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    beta: float = 1.0,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Float: ...
+@overload
+def smooth_l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    beta: float = 1.0,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result: ...
+@overload
+def smooth_l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    beta: float = 1.0,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Float, _Result]: ...
+@overload
+def smooth_l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    beta: float = 1.0,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Result, _Result]: ...
+@overload
+def smooth_l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reduction = "mean",
+    beta: float = 1.0,
+    return_grad: bool = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result | tuple[_Result, _Result]: ...
+@overload
+def binary_cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    reduction: _Reducing = "mean",
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Float: ...
+@overload
+def binary_cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    reduction: Literal["none"],
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result: ...
+@overload
+def binary_cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    reduction: _Reducing = "mean",
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Float, _Result]: ...
+@overload
+def binary_cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    reduction: Literal["none"],
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Result, _Result]: ...
+@overload
+def binary_cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    return_grad: bool = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result | tuple[_Result, _Result]: ...
 
 # gaussian_nll: with return_grad=True, a third element (the gradient with respect to
@@ -571,6 +792,8 @@ def gaussian_nll(
     reduction: _Reducing = "mean",
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> _Float: ...
 @overload
 def gaussian_nll(
@@ -583,6 +806,8 @@ def gaussian_nll(
     reduction: Literal["none"],
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> _Result: ...
 @overload
 def gaussian_nll(
@@ -595,6 +820,8 @@ def gaussian_nll(
     reduction: _Reduction = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> tuple[_Result, _Result, _Result]: ...
 @overload
 def gaussian_nll(
@@ -607,6 +834,8 @@ def gaussian_nll(
     reduction: _Reduction = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> tuple[_Result, _Result, _Result]: ...
 @overload
 def gaussian_nll(
@@ -619,6 +848,8 @@ def gaussian_nll(
     reduction: _Reduction = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> tuple[_Result, _Result, _Result]: ...
 @overload
 def gaussian_nll(
@@ -631,6 +862,8 @@ def gaussian_nll(
     reduction: _Reduction = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> tuple[_Result, _Result]: ...
 @overload
 def gaussian_nll(
@@ -643,4 +876,6 @@ def gaussian_nll(
     reduction: _Reduction = "mean",
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> _Result | tuple[_Result, _Result] | tuple[_Result, _Result, _Result]: ...
