@@ -34,7 +34,7 @@ RAISING = {
     "logsumexp", "softmax", "log_softmax", "log_expit", "norm_logpdf",
     "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "kl_div",
     "mse_loss", "gaussian_nll_loss", "poisson_nll_loss", "gaussian_nll",
-    "l1_loss", "smooth_l1_loss", "binary_cross_entropy",
+    "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
 }
 
 # The peer whose semantics each function follows: its Notes section must name it
@@ -56,6 +56,7 @@ PEER = {
     "gaussian_nll": "torch.nn.functional.gaussian_nll_loss",
     "l1_loss": "torch.nn.functional.l1_loss",
     "smooth_l1_loss": "torch.nn.functional.smooth_l1_loss",
+    "huber_loss": "torch.nn.functional.huber_loss",
     "binary_cross_entropy": "torch.nn.functional.binary_cross_entropy",
 }
 

@@ -86,6 +86,8 @@ def _cases():
              dict(weight="col", reduction="none", return_grad=rg)),
             (f"smooth_l1_loss-rg{rg:d}", c.smooth_l1_loss, ("x32", "t01"),
              dict(beta=0.5, return_grad=rg)),
+            (f"huber_loss-rg{rg:d}", c.huber_loss, ("x", "t01"),
+             dict(delta=0.7, weight="full", reduction="none", return_grad=rg)),
             (f"binary_cross_entropy-rg{rg:d}", c.binary_cross_entropy, ("t01", "probs"),
              dict(weight="row", return_grad=rg)),
         ]

@@ -1,4 +1,4 @@
-"""l1_loss, smooth_l1_loss, binary_cross_entropy and mse_loss(weight=), and
+"""l1_loss, smooth_l1_loss, huber_loss, binary_cross_entropy and mse_loss(weight=), and
 out= / grad_out= on every loss of the Gaussian family: values and autograd gradients
 against torch 2.13, against crossent.reference, accuracy against mpmath (in ulps), bad
 inputs, buffers in several layouts, bitwise identity across n_threads.
@@ -65,6 +65,9 @@ CASES = [
     ("smooth_l1_loss", {"beta": 0.5}),
     ("smooth_l1_loss", {"beta": 0.0}),
     ("smooth_l1_loss", {"beta": 3.0}),
+    ("huber_loss", {}),
+    ("huber_loss", {"delta": 0.3}),
+    ("huber_loss", {"delta": 2.0, "weight": "w"}),
 ]
 
 
@@ -90,7 +93,7 @@ def test_against_torch(case, reduction, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("name", ["l1_loss", "mse_loss", "smooth_l1_loss"])
+@pytest.mark.parametrize("name", ["l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss"])
 def test_broadcast_against_torch(name, reduction, dtype):
     """input broadcast against target (its gradient summed back), with a weight of
     input's shape broadcast against the loss (torch 2.13's rule)."""
@@ -113,6 +116,7 @@ def test_weighted_mean_divides_by_the_weight_of_input_shape():
     w = np.array([[1.0], [3.0]])
     assert crossent.mse_loss(x, t, weight=w) == (3 * 1 + 3 * 3 * 4) / 4
     assert crossent.l1_loss(x, t, weight=w) == (3 * 1 + 3 * 3 * 2) / 4
+    assert crossent.huber_loss(x, t, weight=w) == (3 * 0.5 + 3 * 3 * 1.5) / 6
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -155,7 +159,8 @@ def test_kinks_exactly(dtype):
     """Gradients at r = 0 (|r| has gradient 0) and at |r| == beta / delta, as torch."""
     t = np.zeros(7, dtype)
     for name, kw, k in (("l1_loss", {}, 1.0), ("smooth_l1_loss", {"beta": 0.5}, 0.5),
-                        ("smooth_l1_loss", {"beta": 0.0}, 0.0), ("smooth_l1_loss", {}, 1.0)):
+                        ("smooth_l1_loss", {"beta": 0.0}, 0.0), ("huber_loss", {"delta": 0.25}, 0.25),
+                        ("huber_loss", {}, 1.0), ("smooth_l1_loss", {}, 1.0)):
         x = np.array([0.0, -0.0, k, -k, 2 * k, np.nextafter(k, 0), -3.0], dtype)
         want_l, want_g = _torch_call(name, x, t, kw, "none")
         loss, grad = getattr(crossent, name)(x, t, reduction="none", return_grad=True, **kw)
@@ -172,7 +177,7 @@ def test_special_values_propagate_as_torch(dtype):
     x = np.array([inf, -inf, inf, nan, 1.0, 2.0, inf], dtype)
     t = np.array([0.0, 0.0, inf, 0.0, nan, 1.0, -inf], dtype)
     for name, kw in (("l1_loss", {}), ("smooth_l1_loss", {}), ("smooth_l1_loss", {"beta": 0.3}),
-                     ("mse_loss", {}),
+                     ("huber_loss", {"delta": 0.3}), ("mse_loss", {}),
                      ("mse_loss", {"weight": np.full(7, 0.5, dtype)}),
                      ("l1_loss", {"weight": np.array([0, 1, 1, 1, 1, 1, 2], dtype)})):
         want_l, want_g = _torch_call(name, x, t, kw, "none")
@@ -195,7 +200,8 @@ def test_huge_and_tiny_magnitudes(dtype):
     x = np.array([big, -big, big, tiny, -tiny, 1e-30, 3.0], dtype)
     t = np.array([-big, big, big / 3, 0.0, tiny, 0.0, 3.0 + 2 ** -20], dtype)
     for name, kw in (("l1_loss", {}), ("smooth_l1_loss", {"beta": float(big)}),
-                     ("smooth_l1_loss", {"beta": 1e-30})):
+                     ("smooth_l1_loss", {"beta": 1e-30}), ("huber_loss", {"delta": float(big) / 2}),
+                     ("huber_loss", {"delta": 1e-20})):
         got_l, got_g = getattr(crossent, name)(x, t, reduction="none", return_grad=True, **kw)
         want_l, want_g = getattr(reference, name)(x, t, reduction="none", return_grad=True, **kw)
         np.testing.assert_array_equal(np.isfinite(got_l), np.isfinite(want_l), err_msg=name)
@@ -205,7 +211,7 @@ def test_huge_and_tiny_magnitudes(dtype):
     # the mean of losses whose sum overflows is finite (the rescue of reduced_value)
     xs = np.full(4, big, dtype)
     for fn, kw in ((crossent.l1_loss, {}), (crossent.l1_loss, {"weight": np.ones(4, dtype)}),
-                   (crossent.smooth_l1_loss, {"beta": 1.0})):
+                   (crossent.smooth_l1_loss, {"beta": 1.0}), (crossent.huber_loss, {"delta": 0.5})):
         m = fn(xs, np.zeros(4, dtype), **kw)
         want = getattr(reference, fn.__name__)(xs, np.zeros(4, dtype), **kw)
         assert np.isfinite(want) and np.isfinite(m), fn.__name__
@@ -264,7 +270,8 @@ def _mp_elem(name, a, b, k, w=1.0):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name,k", [("l1_loss", 0.0), ("smooth_l1_loss", 1.0),
-                                    ("smooth_l1_loss", 1e-3), ("smooth_l1_loss", 1e20)])
+                                    ("smooth_l1_loss", 1e-3), ("smooth_l1_loss", 1e20),
+                                    ("huber_loss", 1.0), ("huber_loss", 1e-20), ("huber_loss", 1e15)])
 def test_elements_within_2_ulp(name, k, dtype):
     x, t = _hard(dtype)
     rng = np.random.default_rng(10)
@@ -272,6 +279,8 @@ def test_elements_within_2_ulp(name, k, dtype):
     kw = {}
     if name == "smooth_l1_loss":
         kw["beta"] = k
+    elif name == "huber_loss":
+        kw["delta"] = k
     if name != "smooth_l1_loss":
         kw["weight"] = w
     k = float(np.asarray(k, dtype))
@@ -354,9 +363,16 @@ def test_parameter_errors():
             crossent.smooth_l1_loss(x, x, beta=beta)
         with pytest.raises(ValueError, match="beta"):
             reference.smooth_l1_loss(x, x, beta=beta)
+    for delta in (0.0, -1.0, np.nan):
+        with pytest.raises(ValueError, match="delta"):
+            crossent.huber_loss(x, x, delta=delta)
+        with pytest.raises(ValueError, match="delta"):
+            reference.huber_loss(x, x, delta=delta)
     with pytest.raises(TypeError, match="beta"):
         crossent.smooth_l1_loss(x, x, beta="1")
-    for fn in (crossent.mse_loss, crossent.l1_loss):
+    with pytest.raises(TypeError, match="delta"):
+        crossent.huber_loss(x, x, delta=None)
+    for fn in (crossent.mse_loss, crossent.l1_loss, crossent.huber_loss):
         with pytest.raises(ValueError, match="weight"):
             fn(x, x, weight=np.ones(4))
         with pytest.raises(ValueError, match="weight"):
@@ -378,6 +394,7 @@ def _loss_calls():
         ("mse_loss", lambda **k: c.mse_loss(x, t, weight=v, **k), x.shape, x.shape),
         ("l1_loss", lambda **k: c.l1_loss(x, t, **k), x.shape, x.shape),
         ("smooth_l1_loss", lambda **k: c.smooth_l1_loss(x, t, beta=0.5, **k), x.shape, x.shape),
+        ("huber_loss", lambda **k: c.huber_loss(x, t, weight=v, **k), x.shape, x.shape),
         ("binary_cross_entropy", lambda **k: c.binary_cross_entropy(p, q, **k), p.shape, p.shape),
         ("poisson_nll_loss", lambda **k: c.poisson_nll_loss(x, np.abs(t), **k), x.shape, x.shape),
         ("gaussian_nll_loss", lambda **k: c.gaussian_nll_loss(x, t, v, **k), x.shape,
@@ -425,7 +442,7 @@ def test_out_overlapping_an_input_is_refused():
     buf = np.random.default_rng(21).uniform(0.1, 0.9, 20_001)
     x, shifted = buf[:20_000], buf[1:]
     before = buf.copy()
-    for fn in (crossent.l1_loss, crossent.binary_cross_entropy,
+    for fn in (crossent.l1_loss, crossent.huber_loss, crossent.binary_cross_entropy,
                crossent.mse_loss, crossent.smooth_l1_loss):
         with pytest.raises(ValueError, match=r"out.*input"):
             fn(x, np.full(20_000, 0.5), reduction="none", out=shifted)
@@ -491,6 +508,7 @@ def test_out_in_place(dtype):
     calls = [
         ("l1", lambda x, t, w, **k: c.l1_loss(x, t, weight=w, **k)),
         ("smooth", lambda x, t, w, **k: c.smooth_l1_loss(x, t, beta=0.3, **k)),
+        ("huber", lambda x, t, w, **k: c.huber_loss(x, t, weight=w, delta=0.2, **k)),
         ("mse", lambda x, t, w, **k: c.mse_loss(x, t, weight=w, **k)),
         ("bce", lambda x, t, w, **k: c.binary_cross_entropy(x, t, weight=w, **k)),
         ("poisson", lambda x, t, w, **k: c.poisson_nll_loss(x, t, **k)),
@@ -532,11 +550,13 @@ def test_bitwise_identical_across_threads(dtype):
     calls = [
         lambda n, r: c.l1_loss(x, t, weight=w, reduction=r, return_grad=True, n_threads=n),
         lambda n, r: c.smooth_l1_loss(x, t, beta=0.7, reduction=r, return_grad=True, n_threads=n),
+        lambda n, r: c.huber_loss(x, t, delta=0.4, weight=w, reduction=r, return_grad=True,
+                                  n_threads=n),
         lambda n, r: c.mse_loss(x, t, weight=w, reduction=r, return_grad=True, n_threads=n),
         lambda n, r: c.binary_cross_entropy(p, q, weight=w[0], reduction=r, return_grad=True,
                                             n_threads=n),
         lambda n, r: c.l1_loss(xb, t, weight=xb * 0 + 2, reduction=r, return_grad=True, n_threads=n),
-        lambda n, r: c.smooth_l1_loss(x[0], t, reduction=r, return_grad=True, n_threads=n),
+        lambda n, r: c.huber_loss(x[0], t, reduction=r, return_grad=True, n_threads=n),
     ]
     for i, call in enumerate(calls):
         for r in ("mean", "sum"):

@@ -140,6 +140,9 @@ def losses(x: FloatArray, labels: npt.NDArray[np.int64], targets: FloatArray) ->
     sl1, sl1_grad = crossent.smooth_l1_loss(x, targets, beta=0.5, return_grad=True)
     assert_type(sl1, np.floating[Any])
     assert_type(sl1_grad, Result)
+    hub, hub_grad = crossent.huber_loss(x, targets, delta=0.5, weight=w, return_grad=True)
+    assert_type(hub, np.floating[Any])
+    assert_type(hub_grad, Result)
     probs = np.full(x.shape, 0.25)
     bce_p = crossent.binary_cross_entropy(probs, probs, weight=w)
     assert_type(bce_p, np.floating[Any])
@@ -155,7 +158,7 @@ def losses(x: FloatArray, labels: npt.NDArray[np.int64], targets: FloatArray) ->
     assert_type(gv, Result)
 
     return float(ce + nll + bce + kl + mse + gauss + poisson + exact + l1 + sl1 + bce_p
-                 + wmse)
+                 + wmse + hub)
 
 
 def bad_label(x: FloatArray) -> str:

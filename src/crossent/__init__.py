@@ -16,7 +16,7 @@ from crossent._cross_entropy import (
 )
 from crossent._gaussian import (
     mse_loss, gaussian_nll_loss, poisson_nll_loss, gaussian_nll, l1_loss, smooth_l1_loss,
-    binary_cross_entropy,
+    huber_loss, binary_cross_entropy,
 )
 
 __version__ = "0.1.0.dev0"
@@ -37,6 +37,7 @@ __all__ = [
     "gaussian_nll",
     "l1_loss",
     "smooth_l1_loss",
+    "huber_loss",
     "binary_cross_entropy",
     "LabelError",
     "get_include",

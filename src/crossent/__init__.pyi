@@ -27,6 +27,7 @@ __all__ = [
     "gaussian_nll",
     "l1_loss",
     "smooth_l1_loss",
+    "huber_loss",
     "binary_cross_entropy",
     "LabelError",
     "get_include",
@@ -712,6 +713,71 @@ def smooth_l1_loss(
     *,
     reduction: _Reduction = "mean",
     beta: float = 1.0,
+    return_grad: bool = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result | tuple[_Result, _Result]: ...
+@overload
+def huber_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    delta: float = 1.0,
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Float: ...
+@overload
+def huber_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    delta: float = 1.0,
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result: ...
+@overload
+def huber_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    delta: float = 1.0,
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Float, _Result]: ...
+@overload
+def huber_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    delta: float = 1.0,
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Result, _Result]: ...
+@overload
+def huber_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reduction = "mean",
+    delta: float = 1.0,
+    weight: npt.ArrayLike | None = None,
     return_grad: bool = False,
     n_threads: _Threads = None,
     out: _Array | None = None,

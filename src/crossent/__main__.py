@@ -16,8 +16,8 @@ near overflow and underflow, zero variances):
   and reduced ``var``, ``full=True``, ``eps``; ``poisson_nll_loss``
   ``log_input`` both ways and ``full``; ``gaussian_nll`` with ``var``,
   ``log_var``, ``std`` and the profiled variance, with broadcasting;
-  ``mse_loss`` / ``l1_loss`` ``weight``, ``smooth_l1_loss``
-  ``beta`` (0 included), ``binary_cross_entropy``
+  ``mse_loss`` / ``l1_loss`` / ``huber_loss`` ``weight``, ``smooth_l1_loss``
+  ``beta`` (0 included), ``huber_loss`` ``delta``, ``binary_cross_entropy``
   with ``weight`` and inputs 0 and 1 (the clamp);
 * bitwise identical results for ``n_threads`` 1 and 2.
 
@@ -450,6 +450,15 @@ def _check_smooth_l1_loss(rng, dtype, tag, rtol):
             + _loss_checks("smooth_l1_loss", f"{tag} hard", (hx, ht), {}, rtol, _l1_terms(hx, ht)))
 
 
+def _check_huber_loss(rng, dtype, tag, rtol):
+    x, t, hx, ht = _l1_family_cases(rng, dtype)
+    w = rng.uniform(0.0, 2.0, x.shape).astype(dtype)
+    return (_loss_checks("huber_loss", tag, (x, t), {}, rtol, _l1_terms(x, t))
+            + _loss_checks("huber_loss", f"{tag} delta 2 weight", (x, t), {"delta": 2.0, "weight": w},
+                           rtol, _l1_terms(x, t, 2.0, w))
+            + _loss_checks("huber_loss", f"{tag} hard", (hx, ht), {}, rtol, _l1_terms(hx, ht)))
+
+
 def _check_binary_cross_entropy(rng, dtype, tag, rtol):
     p = rng.uniform(0.0, 1.0, (40, 6)).astype(dtype)
     t = rng.uniform(0.0, 1.0, (40, 6)).astype(dtype)
@@ -604,6 +613,7 @@ _CHECKERS = {
     "gaussian_nll": _check_gaussian_nll,
     "l1_loss": _check_l1_loss,
     "smooth_l1_loss": _check_smooth_l1_loss,
+    "huber_loss": _check_huber_loss,
     "binary_cross_entropy": _check_binary_cross_entropy,
 }
 

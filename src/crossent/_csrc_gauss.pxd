@@ -12,6 +12,7 @@ cdef extern from "crossent.h" nogil:
         CX_GK_PROFILED
         CX_GK_L1
         CX_GK_SMOOTH_L1
+        CX_GK_HUBER
         CX_GK_BCE
         CX_GF_NEGATIVE
         CX_GF_RANGE_INPUT

@@ -41,7 +41,7 @@ from crossent._csrc_gauss cimport (
     cx_gauss_prm, cx_gauss_table, cx_sum3_stack, cx_sum3_init,
     cx_sum3_push, cx_sum3_result, cx_pairwise_sum,
     CX_GK_MSE, CX_GK_POISSON_LOG, CX_GK_POISSON_RATE, CX_GK_TORCH, CX_GK_VAR,
-    CX_GK_LOGVAR, CX_GK_STD, CX_GK_PROFILED, CX_GK_L1, CX_GK_SMOOTH_L1,
+    CX_GK_LOGVAR, CX_GK_STD, CX_GK_PROFILED, CX_GK_L1, CX_GK_SMOOTH_L1, CX_GK_HUBER,
     CX_GK_BCE, CX_GF_NEGATIVE, CX_GF_RANGE_INPUT, CX_GF_RANGE_TARGET,
 )
 from crossent._common cimport (
@@ -677,8 +677,8 @@ cdef object elementwise_loss(int kind, object x, object t, object wt, object dty
                              tuple shape, str reduction, bint return_grad, object n_threads,
                              bint full, double eps, double beta, bint wmean, object out,
                              object grad_out, tuple callers):
-    """mse_loss, poisson_nll_loss, l1_loss, smooth_l1_loss and binary_cross_entropy
-    over the broadcast `shape`: loss and gradient in one pass, the
+    """mse_loss, poisson_nll_loss, l1_loss, smooth_l1_loss, huber_loss and
+    binary_cross_entropy over the broadcast `shape`: loss and gradient in one pass, the
     gradient summed back to input's shape where input is broadcast.  `wt`: the
     elementwise weight (None: none; `full` must then be set for the weighted kinds);
     `wmean`: its "mean" is torch's sum(w l) / sum(w) (w of input's shape), the gradient
@@ -733,7 +733,7 @@ cdef object elementwise_loss(int kind, object x, object t, object wt, object dty
 
 
 cdef object weight_like_input(object weight, object x, object dtype):
-    """torch's elementwise weight of mse_loss / l1_loss: input's shape."""
+    """torch's elementwise weight of mse_loss / l1_loss / huber_loss: input's shape."""
     if weight is None:
         return None
     w = side_array(weight, "weight", dtype)
@@ -744,8 +744,8 @@ cdef object weight_like_input(object weight, object x, object dtype):
 
 
 cdef double loss_parameter(object value, str name, object dtype, bint zero_ok) except? -1.0:
-    """A loss's threshold parameter (smooth_l1's beta, >= 0 with zero_ok; else > 0),
-    rounded to the dtype as torch computes with it."""
+    """smooth_l1's beta (>= 0) or huber's delta (> 0), rounded to the dtype as torch
+    computes with it."""
     cdef double v = check_real(value, name)
     v = float(np.asarray(v, dtype=dtype))
     if not (v >= 0.0 if zero_ok else v > 0.0):
@@ -1172,6 +1172,95 @@ def binary_cross_entropy(input, target, *, weight=None, reduction="mean", return
                              f"shape {x.shape}")
     return elementwise_loss(CX_GK_BCE, x, t, w, dtype, x.shape, reduction, return_grad,
                             n_threads, w is not None, 0.0, 0.0, False, out, grad_out,
+                            (input, target, weight))
+
+
+def huber_loss(input, target, *, reduction="mean", delta=1.0, weight=None, return_grad=False,
+               n_threads=None, out=None, grad_out=None):
+    """Huber loss, as :func:`torch.nn.functional.huber_loss`.
+
+    Pointwise, with ``r = input - target``: ``weight * r**2 / 2`` where
+    ``|r| < delta``, else ``weight * delta * (|r| - delta / 2)``; gradient
+    ``weight * r``, else ``weight * delta * sign(r)`` (continuous at ``|r| == delta``).
+    With `weight`, the ``"mean"`` is torch's ``sum(weight * loss) / N`` (N the number
+    of elements).  The negative log-likelihood of Huber's least-favourable density.
+
+    Parameters
+    ----------
+    input : array_like
+        Predictions (float32/float64 computed natively; integers as float64).
+    target : array_like
+        Targets, broadcast with `input` (NumPy rules, as torch); cast to `input`'s
+        dtype.
+    reduction : {"mean", "sum", "none"}, optional
+        As torch (default ``"mean"``), over the elements of the broadcast shape.
+    delta : float, optional
+        The threshold between the quadratic and the linear part, > 0 (rounded to
+        `input`'s dtype, as torch computes with it).
+    weight : array_like, optional
+        Elementwise weight of `input`'s shape (as torch 2.13), broadcast against the
+        loss; ``"mean"`` still divides by the number of elements.
+    return_grad : bool, optional
+        Also return ``d loss / d input`` (for ``"none"``: of ``loss.sum()``), computed
+        in the same pass; summed back to `input`'s shape where `input` is broadcast,
+        as autograd does.
+    n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        With ``reduction="none"``: the array to write the losses to (the broadcast
+        shape, `input`'s dtype, any layout; may be `input` or `target` itself), returned.
+    grad_out : ndarray, optional
+        With `return_grad`: the array to write the gradient to (`input`'s shape and
+        dtype, any layout), returned.  It may be `input` itself, except with
+        ``reduction="mean"`` or where `input` is broadcast.
+
+    Returns
+    -------
+    loss : ndarray or scalar
+        `input`'s dtype; the broadcast shape of `input` and `target` for ``"none"``.
+    grad : ndarray, only with `return_grad`
+        `input`'s shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        For ``delta <= 0`` (or NaN), a `target` that does not broadcast with `input`, a
+        `weight` not of `input`'s shape, an unknown `reduction`, ``n_threads <= 0``, a
+        wrong `out` or `grad_out` (shape, read-only, shared memory).
+    TypeError
+        For complex or non-numeric input, a non-real `delta`, a non-bool `return_grad`,
+        a non-integer `n_threads`, an `out` or `grad_out` of another dtype.
+
+    Notes
+    -----
+    Follows :func:`torch.nn.functional.huber_loss` of torch 2.13 (`reduction`, `delta`,
+    `weight` and its mean over N, the broadcasting of `input` and `target`, the
+    gradient at the kinks) on NumPy arrays.  It differs where the API contract says so:
+    every option is keyword-only, ``delta <= 0`` is a ``ValueError`` (torch:
+    ``RuntimeError``), float16 is computed and returned as float32; `return_grad`,
+    `n_threads`, `out` and `grad_out` are additions.  ``huber_loss(x, y, delta=d)`` is
+    ``d * smooth_l1_loss(x, y, beta=d)``.
+
+    Examples
+    --------
+    >>> import crossent
+    >>> [float(v) for v in crossent.huber_loss(
+    ...     [0.5, 3.0], [0.0, 0.0], delta=2.0, reduction="none")]  # 0.5**2 / 2, 2 (3 - 1)
+    [0.125, 4.0]
+    >>> loss, grad = crossent.huber_loss(
+    ...     [0.5, 3.0], [0.0, 0.0], delta=2.0, reduction="sum", return_grad=True)
+    >>> [float(g) for g in grad]
+    [0.5, 2.0]
+    >>> float(crossent.huber_loss([0.5, 3.0], [0.0, 0.0], weight=[2.0, 1.0]))  # (0.25 + 2.5) / 2
+    1.375
+    """
+    reduction = check_reduction(reduction)
+    return_grad = check_bool(return_grad, "return_grad")
+    x, t, dtype, shape = broadcast_pair(input, target)
+    cdef double d = loss_parameter(delta, "delta", dtype, False)
+    w = weight_like_input(weight, x, dtype)
+    return elementwise_loss(CX_GK_HUBER, x, t, w, dtype, shape, reduction, return_grad,
+                            n_threads, w is not None, 0.0, d, False, out, grad_out,
                             (input, target, weight))
 
 

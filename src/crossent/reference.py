@@ -49,6 +49,7 @@ __all__ = [
     "gaussian_nll",
     "l1_loss",
     "smooth_l1_loss",
+    "huber_loss",
     "binary_cross_entropy",
 ]
 
@@ -956,7 +957,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
 
 
 def _input_weight(weight, shape, dtype):
-    """torch 2.13's elementwise weight of mse_loss / l1_loss: ``input``'s shape."""
+    """torch 2.13's elementwise weight of mse_loss / l1_loss / huber_loss: ``input``'s shape."""
     if weight is None:
         return None
     w = _side(weight, "weight", dtype)
@@ -1095,6 +1096,30 @@ def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0, return_grad=Fal
     elem = np.where(quad, 0.5 * a * (a / beta), lin)  # r is finite there; r**2 may not be
     grad = np.where(quad, r / beta, np.sign(r))
     return _weighted_loss(elem, grad, None, x0_shape, reduction, False, dtype, return_grad)
+
+
+@_quiet
+def huber_loss(input, target, *, reduction="mean", delta=1.0, weight=None, return_grad=False):
+    r"""Huber loss: :math:`w r^2 / 2` where :math:`|r| < \delta`, else
+    :math:`w \delta (|r| - \delta/2)` (:math:`r = x - t`); gradient :math:`w r`, else
+    :math:`w \delta \operatorname{sign}(r)`.  ``delta <= 0`` is a ``ValueError``; `delta`
+    is rounded to the result dtype, as torch computes with it.  With `weight` (of
+    `input`'s shape), ``"mean"`` still divides by the number of elements (torch 2.13).
+    """
+    x, dtype = _float_input(input, "input")
+    reduction = _check_reduction(reduction)
+    return_grad = _check_bool(return_grad, "return_grad")
+    delta = float(np.asarray(_check_real(delta, "delta"), dtype))
+    if not delta > 0:
+        raise ValueError(f"delta must be > 0, got {delta!r}")
+    x0_shape = x.shape
+    w = _input_weight(weight, x0_shape, dtype)
+    x, t, _ = _broadcast_target(x, target, dtype)
+    q, lin, a, r = _linear_quadratic(x, t, delta)
+    quad = a < delta
+    elem = np.where(quad, q, delta * lin)
+    grad = np.where(quad, r, delta * np.sign(r))
+    return _weighted_loss(elem, grad, w, x0_shape, reduction, False, dtype, return_grad)
 
 
 @_quiet
