@@ -34,6 +34,7 @@ RAISING = {
     "logsumexp", "softmax", "log_softmax", "log_expit", "norm_logpdf",
     "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "kl_div",
     "mse_loss", "gaussian_nll_loss", "poisson_nll_loss", "gaussian_nll",
+    "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
 }
 
 # The peer whose semantics each function follows: its Notes section must name it
@@ -53,6 +54,10 @@ PEER = {
     "poisson_nll_loss": "torch.nn.functional.poisson_nll_loss",
     # no peer computes the exact Gaussian NLL; its Notes relate it to torch's
     "gaussian_nll": "torch.nn.functional.gaussian_nll_loss",
+    "l1_loss": "torch.nn.functional.l1_loss",
+    "smooth_l1_loss": "torch.nn.functional.smooth_l1_loss",
+    "huber_loss": "torch.nn.functional.huber_loss",
+    "binary_cross_entropy": "torch.nn.functional.binary_cross_entropy",
 }
 
 # ELLIPSIS for addresses and long tails; NORMALIZE_WHITESPACE so that the

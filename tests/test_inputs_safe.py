@@ -79,6 +79,17 @@ def _cases():
             (f"gaussian_nll-std-rg{rg:d}", c.gaussian_nll, ("x32", "t01"),
              dict(std="col", reduction="none", return_grad=rg)),
             (f"gaussian_nll-profiled-rg{rg:d}", c.gaussian_nll, ("x", "t01"), dict(return_grad=rg)),
+            (f"mse_loss-weight-rg{rg:d}", c.mse_loss, ("x", "t01"),
+             dict(weight="full", return_grad=rg)),
+            (f"l1_loss-rg{rg:d}", c.l1_loss, ("x", "t01"), dict(weight="full", return_grad=rg)),
+            (f"l1_loss-broadcast-rg{rg:d}", c.l1_loss, ("col", "x32"),
+             dict(weight="col", reduction="none", return_grad=rg)),
+            (f"smooth_l1_loss-rg{rg:d}", c.smooth_l1_loss, ("x32", "t01"),
+             dict(beta=0.5, return_grad=rg)),
+            (f"huber_loss-rg{rg:d}", c.huber_loss, ("x", "t01"),
+             dict(delta=0.7, weight="full", reduction="none", return_grad=rg)),
+            (f"binary_cross_entropy-rg{rg:d}", c.binary_cross_entropy, ("t01", "probs"),
+             dict(weight="row", return_grad=rg)),
         ]
     return cases
 

@@ -132,7 +132,33 @@ def losses(x: FloatArray, labels: npt.NDArray[np.int64], targets: FloatArray) ->
     per_element = crossent.gaussian_nll(x, targets, std=np.float64(0.7), reduction="none")
     assert_type(per_element, Result)
 
-    return float(ce + nll + bce + kl + mse + gauss + poisson + exact)
+    w = np.ones(x.shape)
+    l1 = crossent.l1_loss(x, targets, weight=w)
+    assert_type(l1, np.floating[Any])
+    l1_rows = crossent.l1_loss(x, targets, reduction="none", out=np.empty(x.shape))
+    assert_type(l1_rows, Result)
+    sl1, sl1_grad = crossent.smooth_l1_loss(x, targets, beta=0.5, return_grad=True)
+    assert_type(sl1, np.floating[Any])
+    assert_type(sl1_grad, Result)
+    hub, hub_grad = crossent.huber_loss(x, targets, delta=0.5, weight=w, return_grad=True)
+    assert_type(hub, np.floating[Any])
+    assert_type(hub_grad, Result)
+    probs = np.full(x.shape, 0.25)
+    bce_p = crossent.binary_cross_entropy(probs, probs, weight=w)
+    assert_type(bce_p, np.floating[Any])
+    buf = np.empty(x.shape)
+    _, bce_p_grad = crossent.binary_cross_entropy(
+        probs, probs, reduction="sum", return_grad=True, grad_out=buf)
+    assert_type(bce_p_grad, Result)
+    wmse = crossent.mse_loss(x, targets, weight=w, n_threads=1)
+    assert_type(wmse, np.floating[Any])
+    _, gi, gv = crossent.gaussian_nll_loss(
+        x, targets, var, reduction="sum", return_grad=True,
+        grad_out=(np.empty(x.shape), np.empty(x.shape)))
+    assert_type(gv, Result)
+
+    return float(ce + nll + bce + kl + mse + gauss + poisson + exact + l1 + sl1 + bce_p
+                 + wmse + hub)
 
 
 def bad_label(x: FloatArray) -> str:

@@ -14,7 +14,10 @@ from crossent._errors import LabelError
 from crossent._cross_entropy import (
     cross_entropy, nll_loss, binary_cross_entropy_with_logits, kl_div,
 )
-from crossent._gaussian import mse_loss, gaussian_nll_loss, poisson_nll_loss, gaussian_nll
+from crossent._gaussian import (
+    mse_loss, gaussian_nll_loss, poisson_nll_loss, gaussian_nll, l1_loss, smooth_l1_loss,
+    huber_loss, binary_cross_entropy,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -32,6 +35,10 @@ __all__ = [
     "gaussian_nll_loss",
     "poisson_nll_loss",
     "gaussian_nll",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
     "LabelError",
     "get_include",
     "show_config",

@@ -25,6 +25,10 @@ __all__ = [
     "gaussian_nll_loss",
     "poisson_nll_loss",
     "gaussian_nll",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
     "LabelError",
     "get_include",
     "show_config",
@@ -437,8 +441,11 @@ def mse_loss(
     target: npt.ArrayLike,
     *,
     reduction: _Reducing = "mean",
+    weight: npt.ArrayLike | None = None,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Float: ...
 @overload
 def mse_loss(
@@ -446,8 +453,11 @@ def mse_loss(
     target: npt.ArrayLike,
     *,
     reduction: Literal["none"],
+    weight: npt.ArrayLike | None = None,
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result: ...
 @overload
 def mse_loss(
@@ -455,8 +465,11 @@ def mse_loss(
     target: npt.ArrayLike,
     *,
     reduction: _Reducing = "mean",
+    weight: npt.ArrayLike | None = None,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Float, _Result]: ...
 @overload
 def mse_loss(
@@ -464,8 +477,11 @@ def mse_loss(
     target: npt.ArrayLike,
     *,
     reduction: Literal["none"],
+    weight: npt.ArrayLike | None = None,
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Result, _Result]: ...
 @overload
 def mse_loss(
@@ -473,8 +489,11 @@ def mse_loss(
     target: npt.ArrayLike,
     *,
     reduction: _Reduction = "mean",
+    weight: npt.ArrayLike | None = None,
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result | tuple[_Result, _Result]: ...
 @overload
 def gaussian_nll_loss(
@@ -487,6 +506,8 @@ def gaussian_nll_loss(
     reduction: _Reducing = "mean",
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: tuple[_Array, _Array] | None = None,
 ) -> _Float: ...
 @overload
 def gaussian_nll_loss(
@@ -499,6 +520,8 @@ def gaussian_nll_loss(
     reduction: Literal["none"],
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: tuple[_Array, _Array] | None = None,
 ) -> _Result: ...
 @overload
 def gaussian_nll_loss(
@@ -511,6 +534,8 @@ def gaussian_nll_loss(
     reduction: _Reducing = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: tuple[_Array, _Array] | None = None,
 ) -> tuple[_Float, _Result, _Result]: ...
 @overload
 def gaussian_nll_loss(
@@ -523,6 +548,8 @@ def gaussian_nll_loss(
     reduction: Literal["none"],
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: tuple[_Array, _Array] | None = None,
 ) -> tuple[_Result, _Result, _Result]: ...
 @overload
 def gaussian_nll_loss(
@@ -535,6 +562,8 @@ def gaussian_nll_loss(
     reduction: _Reduction = "mean",
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: tuple[_Array, _Array] | None = None,
 ) -> _Result | tuple[_Result, _Result, _Result]: ...
 @overload
 def poisson_nll_loss(
@@ -547,6 +576,8 @@ def poisson_nll_loss(
     reduction: _Reducing = "mean",
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Float: ...
 @overload
 def poisson_nll_loss(
@@ -559,6 +590,8 @@ def poisson_nll_loss(
     reduction: Literal["none"],
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result: ...
 @overload
 def poisson_nll_loss(
@@ -571,6 +604,8 @@ def poisson_nll_loss(
     reduction: _Reducing = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Float, _Result]: ...
 @overload
 def poisson_nll_loss(
@@ -583,6 +618,8 @@ def poisson_nll_loss(
     reduction: Literal["none"],
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> tuple[_Result, _Result]: ...
 @overload
 def poisson_nll_loss(
@@ -595,6 +632,256 @@ def poisson_nll_loss(
     reduction: _Reduction = "mean",
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result | tuple[_Result, _Result]: ...
+
+# ---- the pointwise losses of the same engine ------------------------------------
+
+@overload
+def l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Float: ...
+@overload
+def l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result: ...
+@overload
+def l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Float, _Result]: ...
+@overload
+def l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Result, _Result]: ...
+@overload
+def l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reduction = "mean",
+    weight: npt.ArrayLike | None = None,
+    return_grad: bool = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result | tuple[_Result, _Result]: ...
+@overload
+def smooth_l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    beta: float = 1.0,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Float: ...
+@overload
+def smooth_l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    beta: float = 1.0,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result: ...
+@overload
+def smooth_l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    beta: float = 1.0,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Float, _Result]: ...
+@overload
+def smooth_l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    beta: float = 1.0,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Result, _Result]: ...
+@overload
+def smooth_l1_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reduction = "mean",
+    beta: float = 1.0,
+    return_grad: bool = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result | tuple[_Result, _Result]: ...
+@overload
+def huber_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    delta: float = 1.0,
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Float: ...
+@overload
+def huber_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    delta: float = 1.0,
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result: ...
+@overload
+def huber_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reducing = "mean",
+    delta: float = 1.0,
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Float, _Result]: ...
+@overload
+def huber_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    delta: float = 1.0,
+    weight: npt.ArrayLike | None = None,
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Result, _Result]: ...
+@overload
+def huber_loss(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: _Reduction = "mean",
+    delta: float = 1.0,
+    weight: npt.ArrayLike | None = None,
+    return_grad: bool = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result | tuple[_Result, _Result]: ...
+@overload
+def binary_cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    reduction: _Reducing = "mean",
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Float: ...
+@overload
+def binary_cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    reduction: Literal["none"],
+    return_grad: Literal[False] = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> _Result: ...
+@overload
+def binary_cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    reduction: _Reducing = "mean",
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Float, _Result]: ...
+@overload
+def binary_cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    reduction: Literal["none"],
+    return_grad: Literal[True],
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
+) -> tuple[_Result, _Result]: ...
+@overload
+def binary_cross_entropy(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    return_grad: bool = False,
+    n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | None = None,
 ) -> _Result | tuple[_Result, _Result]: ...
 
 # gaussian_nll: with return_grad=True, a third element (the gradient with respect to
@@ -611,6 +898,8 @@ def gaussian_nll(
     reduction: _Reducing = "mean",
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> _Float: ...
 @overload
 def gaussian_nll(
@@ -623,6 +912,8 @@ def gaussian_nll(
     reduction: Literal["none"],
     return_grad: Literal[False] = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> _Result: ...
 @overload
 def gaussian_nll(
@@ -635,6 +926,8 @@ def gaussian_nll(
     reduction: _Reduction = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> tuple[_Result, _Result, _Result]: ...
 @overload
 def gaussian_nll(
@@ -647,6 +940,8 @@ def gaussian_nll(
     reduction: _Reduction = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> tuple[_Result, _Result, _Result]: ...
 @overload
 def gaussian_nll(
@@ -659,6 +954,8 @@ def gaussian_nll(
     reduction: _Reduction = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> tuple[_Result, _Result, _Result]: ...
 @overload
 def gaussian_nll(
@@ -671,6 +968,8 @@ def gaussian_nll(
     reduction: _Reduction = "mean",
     return_grad: Literal[True],
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> tuple[_Result, _Result]: ...
 @overload
 def gaussian_nll(
@@ -683,4 +982,6 @@ def gaussian_nll(
     reduction: _Reduction = "mean",
     return_grad: bool = False,
     n_threads: _Threads = None,
+    out: _Array | None = None,
+    grad_out: _Array | tuple[_Array, _Array] | None = None,
 ) -> _Result | tuple[_Result, _Result] | tuple[_Result, _Result, _Result]: ...

@@ -16,6 +16,9 @@ near overflow and underflow, zero variances):
   and reduced ``var``, ``full=True``, ``eps``; ``poisson_nll_loss``
   ``log_input`` both ways and ``full``; ``gaussian_nll`` with ``var``,
   ``log_var``, ``std`` and the profiled variance, with broadcasting;
+  ``mse_loss`` / ``l1_loss`` / ``huber_loss`` ``weight``, ``smooth_l1_loss``
+  ``beta`` (0 included), ``huber_loss`` ``delta``, ``binary_cross_entropy``
+  with ``weight`` and inputs 0 and 1 (the clamp);
 * bitwise identical results for ``n_threads`` 1 and 2.
 
 A result agrees when it has the reference's type, shape and dtype, NaN and
@@ -408,7 +411,65 @@ def _check_mse_loss(rng, dtype, tag, rtol):
     ht = np.array([-0.3 * big, 0.3 * big, big, -tiny, 0.0, 1.0, np.inf, 1.0, np.nan], dtype)
     return (_loss_checks("mse_loss", f"{tag}", (x, t), {}, rtol)
             + _loss_checks("mse_loss", f"{tag} 1-d", (x[0], t[0]), {}, rtol)
-            + _loss_checks("mse_loss", f"{tag} hard", (hx, ht), {}, rtol))
+            + _loss_checks("mse_loss", f"{tag} hard", (hx, ht), {}, rtol)
+            + _loss_checks("mse_loss", f"{tag} weight", (x, t),
+                           {"weight": rng.uniform(0.0, 2.0, x.shape).astype(dtype)}, rtol,
+                           2.0 * (_f64(x) - _f64(t)) ** 2))
+
+
+def _l1_family_cases(rng, dtype):
+    """Random and hard residuals (kinks at 0 and +-1, near overflow, inf, NaN)."""
+    x = (rng.standard_normal((40, 25)) * 3).astype(dtype)
+    t = (rng.standard_normal((40, 25)) * 3).astype(dtype)
+    big = 1e300 if dtype == np.float64 else 1e37
+    hx = np.array([big, -big, 1.0, 0.0, 2.0, -1.0, np.inf, np.inf, np.nan, 1e-30], dtype)
+    ht = np.array([-big, big, 1.0, 1.0, 1.0, 0.0, 1.0, np.inf, 1.0, 0.0], dtype)
+    return x, t, hx, ht
+
+
+def _l1_terms(x, t, k=1.0, w=1.0):
+    with np.errstate(all="ignore"):
+        return _f64(w) * k * (np.abs(_f64(x) - _f64(t)) + k)
+
+
+def _check_l1_loss(rng, dtype, tag, rtol):
+    x, t, hx, ht = _l1_family_cases(rng, dtype)
+    w = rng.uniform(0.0, 2.0, x.shape).astype(dtype)
+    return (_loss_checks("l1_loss", tag, (x, t), {}, rtol)
+            + _loss_checks("l1_loss", f"{tag} weight", (x, t), {"weight": w}, rtol, _l1_terms(x, t, w=w))
+            + _loss_checks("l1_loss", f"{tag} broadcast", (x[:, :1], t), {}, rtol)
+            + _loss_checks("l1_loss", f"{tag} hard", (hx, ht), {}, rtol, _l1_terms(hx, ht)))
+
+
+def _check_smooth_l1_loss(rng, dtype, tag, rtol):
+    x, t, hx, ht = _l1_family_cases(rng, dtype)
+    return (_loss_checks("smooth_l1_loss", tag, (x, t), {}, rtol, _l1_terms(x, t))
+            + _loss_checks("smooth_l1_loss", f"{tag} beta 0.5", (x, t), {"beta": 0.5}, rtol,
+                           _l1_terms(x, t, 1.0 / 0.5))
+            + _loss_checks("smooth_l1_loss", f"{tag} beta 0", (x, t), {"beta": 0.0}, rtol)
+            + _loss_checks("smooth_l1_loss", f"{tag} hard", (hx, ht), {}, rtol, _l1_terms(hx, ht)))
+
+
+def _check_huber_loss(rng, dtype, tag, rtol):
+    x, t, hx, ht = _l1_family_cases(rng, dtype)
+    w = rng.uniform(0.0, 2.0, x.shape).astype(dtype)
+    return (_loss_checks("huber_loss", tag, (x, t), {}, rtol, _l1_terms(x, t))
+            + _loss_checks("huber_loss", f"{tag} delta 2 weight", (x, t), {"delta": 2.0, "weight": w},
+                           rtol, _l1_terms(x, t, 2.0, w))
+            + _loss_checks("huber_loss", f"{tag} hard", (hx, ht), {}, rtol, _l1_terms(hx, ht)))
+
+
+def _check_binary_cross_entropy(rng, dtype, tag, rtol):
+    p = rng.uniform(0.0, 1.0, (40, 6)).astype(dtype)
+    t = rng.uniform(0.0, 1.0, (40, 6)).astype(dtype)
+    w = rng.uniform(0.5, 2.0, 6).astype(dtype)
+    hp = np.array([0.0, 1.0, 0.0, 1.0, 0.5, 1e-30, 1.0 - 1e-7, 1e-45], dtype)
+    ht = np.array([0.0, 1.0, 1.0, 0.0, 0.5, 1.0, 0.0, 0.3], dtype)
+    terms = lambda pi, ti, wi=1.0: _f64(wi) * 101.0 * (np.abs(_f64(ti)) + np.abs(1 - _f64(ti)))  # noqa: E731
+    return (_loss_checks("binary_cross_entropy", tag, (p, t), {}, rtol, terms(p, t))
+            + _loss_checks("binary_cross_entropy", f"{tag} weight (C,)", (p, t), {"weight": w}, rtol,
+                           terms(p, t, w))
+            + _loss_checks("binary_cross_entropy", f"{tag} hard", (hp, ht), {}, rtol, terms(hp, ht)))
 
 
 def _gauss_terms(name, x, t, param, **kw):
@@ -550,6 +611,10 @@ _CHECKERS = {
     "gaussian_nll_loss": _check_gaussian_nll_loss,
     "poisson_nll_loss": _check_poisson_nll_loss,
     "gaussian_nll": _check_gaussian_nll,
+    "l1_loss": _check_l1_loss,
+    "smooth_l1_loss": _check_smooth_l1_loss,
+    "huber_loss": _check_huber_loss,
+    "binary_cross_entropy": _check_binary_cross_entropy,
 }
 
 

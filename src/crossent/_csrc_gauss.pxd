@@ -10,7 +10,13 @@ cdef extern from "crossent.h" nogil:
         CX_GK_LOGVAR
         CX_GK_STD
         CX_GK_PROFILED
+        CX_GK_L1
+        CX_GK_SMOOTH_L1
+        CX_GK_HUBER
+        CX_GK_BCE
         CX_GF_NEGATIVE
+        CX_GF_RANGE_INPUT
+        CX_GF_RANGE_TARGET
         CX_CHUNK
 
     ctypedef struct cx_gauss_prm:
@@ -25,6 +31,7 @@ cdef extern from "crossent.h" nogil:
         double su
         double inv_su
         double log_norm
+        double beta
 
     ctypedef struct cx_sum3_stack:
         pass

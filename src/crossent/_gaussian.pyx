@@ -41,9 +41,12 @@ from crossent._csrc_gauss cimport (
     cx_gauss_prm, cx_gauss_table, cx_sum3_stack, cx_sum3_init,
     cx_sum3_push, cx_sum3_result, cx_pairwise_sum,
     CX_GK_MSE, CX_GK_POISSON_LOG, CX_GK_POISSON_RATE, CX_GK_TORCH, CX_GK_VAR,
-    CX_GK_LOGVAR, CX_GK_STD, CX_GK_PROFILED, CX_GF_NEGATIVE,
+    CX_GK_LOGVAR, CX_GK_STD, CX_GK_PROFILED, CX_GK_L1, CX_GK_SMOOTH_L1, CX_GK_HUBER,
+    CX_GK_BCE, CX_GF_NEGATIVE, CX_GF_RANGE_INPUT, CX_GF_RANGE_TARGET,
 )
-from crossent._common cimport resolve_threads, as_float_array, walkable
+from crossent._common cimport (
+    resolve_threads, as_float_array, walkable, out_target, finish_target, check_overlap,
+)
 from crossent._dispatch cimport gauss_table
 
 cnp.import_array()
@@ -307,9 +310,11 @@ cdef void task_run(const GWalk *w, const cx_gauss_prm *P, const floating *x,
             if w.gred >= 0:
                 gout[base[w.gred]] = <floating>res[gi]
             one[0] = res[0]
+            one[2] = res[2] if w.gred != OGP else 0.0  # the weights' sum, if any
             cx_sum3_push(&rows_stk, one)
         cx_sum3_result(&rows_stk, res)
         parts[3 * task] = res[0]
+        parts[3 * task + 2] = res[2]
     elif w.path == P_LONG:
         r = task // w.ngroups
         g = task % w.ngroups
@@ -364,6 +369,7 @@ cdef void task_run(const GWalk *w, const cx_gauss_prm *P, const floating *x,
         free(acc)
         cx_sum3_result(&stk, res)
         parts[3 * task] = res[0]
+        parts[3 * task + 2] = res[2]
     tflags[task] = flags
 
 
@@ -387,15 +393,18 @@ cdef int run_tile_row(const GWalk *w, const cx_gauss_prm *P, const floating *x,
         (gp + off[OGP]) if gp != NULL else NULL, w.st[OGP][d],
         accx, accp, sums)
     sums[1] = 0.0
-    sums[2] = 0.0
+    if w.gred == OGP:
+        sums[2] = 0.0  # else the weights' sum, if any
     cx_sum3_push(stk, sums)
     return flags
 
 
 cdef double combine(const GWalk *w, floating *gx, floating *gp, double *parts,
-                    double *pvec, double *tmp) noexcept nogil:
+                    double *pvec, double *tmp, double *aux) noexcept nogil:
     """Fixed-order pairwise combination of the tasks' partials: the reduced gradient
-    written, the loss sum returned.  tmp: scratch of max(ntasks, nrg) doubles."""
+    written, the loss sum returned, the sum of the blocks' third sums (a weighted
+    kind's weights; unless that slot is var's reduced gradient) in *aux.  tmp: scratch
+    of max(ntasks, nrg) doubles."""
     cdef Py_ssize_t r, g, o, c, j, rg, n, i
     cdef Py_ssize_t base[NOP]
     cdef int k, gi = 1 if w.gred == OGX else 2
@@ -422,6 +431,11 @@ cdef double combine(const GWalk *w, floating *gx, floating *gp, double *parts,
                         for rg in range(w.nrg):
                             tmp[rg] = pvec[((o * w.ntiles + c) * w.nrg + rg) * TW + j]
                         gout[base[w.gred] + (c * TW + j) * sg] = <floating>cx_pairwise_sum(tmp, w.nrg)
+    aux[0] = 0.0
+    if w.gred != OGP:
+        for i in range(w.ntasks):
+            tmp[i] = parts[3 * i + 2]
+        aux[0] = cx_pairwise_sum(tmp, w.ntasks)
     for i in range(w.ntasks):
         tmp[i] = parts[3 * i]
     return cx_pairwise_sum(tmp, w.ntasks)
@@ -470,9 +484,11 @@ cdef list broadcast_strides(tuple shape, list arrs):
     return out
 
 
-cdef tuple engine(cx_gauss_prm *P, tuple shape, list arrs, int gred, int nt):
+cdef tuple engine(cx_gauss_prm *P, tuple shape, list arrs, int gred, int nt,
+                  double *wsum=NULL):
     """Run one pass over the broadcast `shape`: outputs written, the reduced gradient
-    (arrs[gred]) summed back; returns (loss sum, flags)."""
+    (arrs[gred]) summed back; returns (loss sum, flags).  `wsum` (a weighted kind given
+    a weight): receives the sum of the weights over the broadcast shape."""
     cdef GWalk w
     build_gwalk(&w, shape, broadcast_strides(shape, arrs), gred)
     cdef Py_ssize_t ntasks = w.ntasks
@@ -485,7 +501,7 @@ cdef tuple engine(cx_gauss_prm *P, tuple shape, list arrs, int gred, int nt):
     cdef double *pv = <double *>cnp.PyArray_DATA(pvec)
     cdef double *tm = <double *>cnp.PyArray_DATA(tmp)
     cdef int *tf = <int *>cnp.PyArray_DATA(tflags)
-    cdef double total
+    cdef double total, aux = 0.0
     cdef void *vx = data_or_null(arrs[OX])
     cdef void *vt = data_or_null(arrs[OT])
     cdef void *vp = data_or_null(arrs[OP])
@@ -496,17 +512,19 @@ cdef tuple engine(cx_gauss_prm *P, tuple shape, list arrs, int gred, int nt):
         with nogil:
             run_tasks(&w, P, <const float *>vx, <const float *>vt, <const float *>vp,
                       <float *>vl, <float *>vgx, <float *>vgp, pp, pv, tf, nt)
-            total = combine(&w, <float *>vgx, <float *>vgp, pp, pv, tm)
+            total = combine(&w, <float *>vgx, <float *>vgp, pp, pv, tm, &aux)
     else:
         with nogil:
             run_tasks(&w, P, <const double *>vx, <const double *>vt, <const double *>vp,
                       <double *>vl, <double *>vgx, <double *>vgp, pp, pv, tf, nt)
-            total = combine(&w, <double *>vgx, <double *>vgp, pp, pv, tm)
+            total = combine(&w, <double *>vgx, <double *>vgp, pp, pv, tm, &aux)
     flags = 0
     for f in tflags:
         if f < 0:
             raise MemoryError("crossent: out of memory in a kernel task")
         flags |= int(f)
+    if wsum != NULL:
+        wsum[0] = aux
     return total, flags
 
 
@@ -555,14 +573,15 @@ cdef object finish(object a):
     return a
 
 
-cdef object reduced_value(double total, Py_ssize_t n, str reduction, object dtype,
+cdef object reduced_value(double total, double div, str reduction, object dtype,
                           cx_gauss_prm *P, tuple shape, list arrs, int nt):
-    """The mean or the sum as a NumPy scalar.  A mean whose sum overflowed although the
-    mean does not is recomputed from losses scaled by 2^-600 (MSE: residuals scaled)."""
+    """The mean (the sum over `div`: the element count, or a weighted mean's weight sum)
+    or the sum as a NumPy scalar.  A mean whose sum overflowed although the mean does
+    not is recomputed from losses scaled by 2^-600 (MSE: residuals scaled)."""
     cdef double s2
     if reduction == "sum":
         return dtype.type(total)
-    if n == 0:
+    if not math.prod(shape):
         return dtype.type(np.nan)
     if total == math.inf or total == -math.inf:
         P.grad = 0
@@ -572,13 +591,61 @@ cdef object reduced_value(double total, Py_ssize_t n, str reduction, object dtyp
             P.lscale = TWO_M600
         s2, _ = engine(P, shape, [arrs[OX], arrs[OT], arrs[OP], None, None, None], -1, nt)
         if math.isfinite(s2):
-            s2 = s2 / n * TWO_600
-            if P.kind == CX_GK_MSE:
-                s2 = s2 * TWO_600
-            with np.errstate(over="ignore"):
-                return dtype.type(s2)
-    with np.errstate(over="ignore"):
-        return dtype.type(total / n)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                v = np.float64(s2) / div * TWO_600
+                if P.kind == CX_GK_MSE:
+                    v = v * TWO_600
+                return dtype.type(v)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return dtype.type(np.float64(total) / div)
+
+
+cdef object loss_target(object out, str reduction, tuple shape, object dtype, tuple inputs,
+                        tuple names, bint in_place):
+    """The array the kernel writes the losses to for `out=` (reduction="none" only), or
+    None (see _common.out_target)."""
+    if out is None:
+        return None
+    if reduction != "none":
+        raise ValueError(f"out is the loss array of reduction='none', got "
+                         f"reduction={reduction!r}")
+    return out_target(out, shape, dtype, "out", inputs, names, in_place)
+
+
+cdef tuple grad_targets(object grad_out, bint return_grad, list shapes, object dtype,
+                        tuple inputs, tuple names, bint in_place, object out):
+    """The arrays the kernel writes the gradients to for `grad_out=` (one array, or a
+    tuple of one array per gradient), each None where not given; checked as
+    out_target, and against `out` and each other (no shared memory)."""
+    cdef int k, j, ng = len(shapes)
+    if grad_out is None:
+        return (None,) * ng
+    if not return_grad:
+        raise ValueError("grad_out is only used with return_grad=True")
+    if ng == 1:
+        bufs, gnames = (grad_out,), ("grad_out",)
+    else:
+        if not isinstance(grad_out, tuple) or len(grad_out) != ng:
+            raise TypeError(f"grad_out must be a tuple of {ng} arrays (one per gradient), "
+                            f"got {type(grad_out).__name__}")
+        bufs = grad_out
+        gnames = tuple(f"grad_out[{k}]" for k in range(ng))
+    res = []
+    for k in range(ng):
+        y = out_target(bufs[k], shapes[k], dtype, gnames[k], inputs, names, in_place)
+        if isinstance(out, np.ndarray):
+            check_overlap(<cnp.ndarray>bufs[k], out, "out", gnames[k], False)
+        for j in range(k):
+            check_overlap(<cnp.ndarray>bufs[k], bufs[j], gnames[j], gnames[k], False)
+        res.append(y)
+    return tuple(res)
+
+
+cdef object result(object y, object out):
+    """The caller's `out` itself after the kernel wrote `y`; else `y` (0-d: a scalar)."""
+    if out is not None:
+        return finish_target(y, out)
+    return finish(y)
 
 
 cdef void init_prm(cx_gauss_prm *P, int kind, bint grad, str reduction, Py_ssize_t n):
@@ -606,39 +673,95 @@ cdef tuple broadcast_pair(object input, object target):
     return x, t, dtype, shape
 
 
-cdef object elementwise_loss(int kind, object x, object t, object dtype, tuple shape,
-                             str reduction, bint return_grad, object n_threads,
-                             bint full, double eps):
-    """mse_loss and poisson_nll_loss over the broadcast `shape`: loss and gradient in
-    one pass, the gradient summed back to input's shape where input is broadcast."""
+cdef object elementwise_loss(int kind, object x, object t, object wt, object dtype,
+                             tuple shape, str reduction, bint return_grad, object n_threads,
+                             bint full, double eps, double beta, bint wmean, object out,
+                             object grad_out, tuple callers):
+    """mse_loss, poisson_nll_loss, l1_loss, smooth_l1_loss, huber_loss and
+    binary_cross_entropy over the broadcast `shape`: loss and gradient in one pass, the
+    gradient summed back to input's shape where input is broadcast.  `wt`: the
+    elementwise weight (None: none; `full` must then be set for the weighted kinds);
+    `wmean`: its "mean" is torch's sum(w l) / sum(w) (w of input's shape), the gradient
+    rescaled by that divisor, known only at the end.  `callers`: the caller's input,
+    target and weight, for the overlap checks of out= and grad_out=."""
     cdef cx_gauss_prm P
     cdef Py_ssize_t n = math.prod(shape)
+    cdef double wsum = 0.0, div
     nt = resolve_threads(n_threads, n)
-    init_prm(&P, kind, return_grad, reduction, n)
+    weighted_mean = wt is not None and wmean and reduction == "mean"
+    init_prm(&P, kind, return_grad, "sum" if weighted_mean else reduction, n)
     P.full = full
     P.eps = eps
-    loss = empty_like_layout(shape, dtype, [x, t]) if reduction == "none" else None
-    grad = empty_like_layout(x.shape, dtype, [x]) if return_grad else None
-    arrs = [x, t, None, loss, grad, None]
-    total = 0.0
+    P.beta = beta
+    x_red = return_grad and x.shape != shape
+    # in place (out= or grad_out= exactly an input) is safe where nothing is summed back
+    # (each sub-block is read before it is written); not for a mean's gradient, whose
+    # rescue of an overflowing sum reads the inputs again
+    names = ("input", "target", "weight")
+    lo = loss_target(out, reduction, shape, dtype, callers, names, not x_red)
+    gy, = grad_targets(grad_out, return_grad, [x.shape], dtype, callers, names,
+                       not x_red and reduction != "mean", out)
+    loss = (lo if lo is not None else empty_like_layout(shape, dtype, [x, t])) \
+        if reduction == "none" else None
+    grad = (gy if gy is not None else empty_like_layout(x.shape, dtype, [x])) \
+        if return_grad else None
+    arrs = [x, t, wt, loss, grad, None]
+    total, flags = 0.0, 0
     if n:
-        total, _ = engine(&P, shape, arrs, OGX if (return_grad and x.shape != shape) else -1,
-                          nt)
+        total, flags = engine(&P, shape, arrs, OGX if x_red else -1, nt, &wsum)
     elif grad is not None:
         grad[...] = 0
-    value = finish(loss) if reduction == "none" else reduced_value(total, n, reduction, dtype,
-                                                                   &P, shape, arrs, nt)
+    if flags & CX_GF_RANGE_INPUT:
+        raise ValueError("input must hold probabilities in [0, 1]; it has entries outside "
+                         "(or NaN)")
+    if flags & CX_GF_RANGE_TARGET:
+        raise ValueError("target must hold probabilities in [0, 1]; it has entries outside "
+                         "(or NaN)")
+    div = n
+    if weighted_mean:
+        # torch divides by the sum of the weight (input's shape); the engine summed it
+        # over the broadcast shape, where each entry is repeated n / input.size times
+        div = wsum / (n // x.size) if n else 0.0
+        if grad is not None and n:
+            with np.errstate(all="ignore"):
+                np.divide(grad, div, out=grad, dtype=np.float64, casting="unsafe")
+    value = result(loss, out) if reduction == "none" else reduced_value(
+        total, div, reduction, dtype, &P, shape, arrs, nt)
     if return_grad:
-        return value, finish(grad)
+        return value, result(grad, grad_out)
     return value
+
+
+cdef object weight_like_input(object weight, object x, object dtype):
+    """torch's elementwise weight of mse_loss / l1_loss / huber_loss: input's shape."""
+    if weight is None:
+        return None
+    w = side_array(weight, "weight", dtype)
+    if w.shape != x.shape:
+        raise ValueError(f"weight of shape {w.shape} must have input's shape {x.shape} "
+                         "(as torch)")
+    return w
+
+
+cdef double loss_parameter(object value, str name, object dtype, bint zero_ok) except? -1.0:
+    """smooth_l1's beta (>= 0) or huber's delta (> 0), rounded to the dtype as torch
+    computes with it."""
+    cdef double v = check_real(value, name)
+    v = float(np.asarray(v, dtype=dtype))
+    if not (v >= 0.0 if zero_ok else v > 0.0):
+        raise ValueError(f"{name} must be {'>= 0' if zero_ok else '> 0'}, got {value!r}")
+    return v
 
 
 # ------------------------------------------------------------------ the fronts ---
 
-def mse_loss(input, target, *, reduction="mean", return_grad=False, n_threads=None):
+def mse_loss(input, target, *, reduction="mean", weight=None, return_grad=False,
+             n_threads=None, out=None, grad_out=None):
     """Mean squared error, as :func:`torch.nn.functional.mse_loss`.
 
-    Pointwise ``(input - target)**2``; gradient ``2 (input - target)``.  The Gaussian
+    Pointwise ``weight * (input - target)**2``; gradient ``2 weight (input - target)``;
+    with `weight`, the ``"mean"`` is torch's ``sum(weight * loss) / sum(weight)``.  The
+    Gaussian
     negative log-likelihood with a fixed variance, up to the factor ``1/(2 sigma**2)``
     and the constant ``log(2 pi sigma**2) / 2`` (see :func:`gaussian_nll`).  Exact where
     the difference or its square would overflow while the mean is finite.
@@ -652,12 +775,22 @@ def mse_loss(input, target, *, reduction="mean", return_grad=False, n_threads=No
         dtype.
     reduction : {"mean", "sum", "none"}, optional
         As torch (default ``"mean"``), over the elements of the broadcast shape.
+    weight : array_like, optional
+        Elementwise weight of `input`'s shape (as torch 2.13), broadcast against the
+        loss; ``"mean"`` divides by its sum.
     return_grad : bool, optional
         Also return ``d loss / d input`` (for ``"none"``: of ``loss.sum()``), computed
         in the same pass; summed back to `input`'s shape where `input` is broadcast,
         as autograd does.
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        With ``reduction="none"``: the array to write the losses to (the broadcast
+        shape, `input`'s dtype, any layout; may be `input` or `target` itself), returned.
+    grad_out : ndarray, optional
+        With `return_grad`: the array to write the gradient to (`input`'s shape and
+        dtype, any layout), returned.  It may be `input` itself, except with
+        ``reduction="mean"`` or where `input` is broadcast.
 
     Returns
     -------
@@ -669,18 +802,20 @@ def mse_loss(input, target, *, reduction="mean", return_grad=False, n_threads=No
     Raises
     ------
     ValueError
-        For a `target` that does not broadcast with `input`, an unknown `reduction`,
-        ``n_threads <= 0``.
+        For a `target` that does not broadcast with `input`, a `weight` not of
+        `input`'s shape, an unknown `reduction`, ``n_threads <= 0``, a wrong `out` or
+        `grad_out` (shape, read-only, shared memory).
     TypeError
         For complex or non-numeric input, a non-bool `return_grad`, a non-integer
-        `n_threads`.
+        `n_threads`, an `out` or `grad_out` of another dtype.
 
     Notes
     -----
-    Follows :func:`torch.nn.functional.mse_loss` (`reduction`, the broadcasting of
-    `input` and `target`, without torch's warning) on NumPy arrays.  It differs where
-    the API contract says so: every option is keyword-only, float16 is computed and
-    returned as float32; `return_grad` and `n_threads` are additions.
+    Follows :func:`torch.nn.functional.mse_loss` (`reduction`, `weight`, the
+    broadcasting of `input` and `target`, without torch's warning) on NumPy arrays.
+    It differs where the API contract says so: every option is keyword-only, float16
+    is computed and returned as float32; `return_grad`, `n_threads`, `out` and
+    `grad_out` are additions.
 
     Examples
     --------
@@ -690,16 +825,20 @@ def mse_loss(input, target, *, reduction="mean", return_grad=False, n_threads=No
     >>> loss, grad = crossent.mse_loss([1.0, 2.0], [0.0, 0.0], return_grad=True)
     >>> [float(g) for g in grad]  # 2 (input - target) / N
     [1.0, 2.0]
+    >>> float(crossent.mse_loss([1.0, 2.0], [0.0, 0.0], weight=[3.0, 1.0]))  # (3 + 4) / 4
+    1.75
     """
     reduction = check_reduction(reduction)
     return_grad = check_bool(return_grad, "return_grad")
     x, t, dtype, shape = broadcast_pair(input, target)
-    return elementwise_loss(CX_GK_MSE, x, t, dtype, shape, reduction, return_grad, n_threads,
-                            False, 0.0)
+    w = weight_like_input(weight, x, dtype)
+    return elementwise_loss(CX_GK_MSE, x, t, w, dtype, shape, reduction, return_grad,
+                            n_threads, w is not None, 0.0, 0.0, True, out, grad_out,
+                            (input, target, weight))
 
 
 def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, reduction="mean",
-                     return_grad=False, n_threads=None):
+                     return_grad=False, n_threads=None, out=None, grad_out=None):
     """Poisson negative log-likelihood, as :func:`torch.nn.functional.poisson_nll_loss`.
 
     ``log_input=True``: ``exp(input) - target * input`` (gradient ``exp(input) - target``);
@@ -725,6 +864,14 @@ def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, red
         `input`'s shape where `input` is broadcast, as autograd does.
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+
+    out : ndarray, optional
+        With ``reduction="none"``: the array to write the losses to (the broadcast
+        shape, `input`'s dtype, any layout; may be `input` or `target` itself), returned.
+    grad_out : ndarray, optional
+        With `return_grad`: the array to write the gradient to (`input`'s shape and
+        dtype, any layout), returned.  It may be `input` itself, except with
+        ``reduction="mean"`` or where `input` is broadcast.
 
     Returns
     -------
@@ -765,11 +912,360 @@ def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, red
     x, t, dtype, shape = broadcast_pair(input, target)
     e = float(np.asarray(e, dtype=dtype))
     return elementwise_loss(CX_GK_POISSON_LOG if log_input else CX_GK_POISSON_RATE, x, t,
-                            dtype, shape, reduction, return_grad, n_threads, full, e)
+                            None, dtype, shape, reduction, return_grad, n_threads, full, e,
+                            0.0, False, out, grad_out, (input, target, None))
+
+
+def l1_loss(input, target, *, reduction="mean", weight=None, return_grad=False,
+            n_threads=None, out=None, grad_out=None):
+    """Mean absolute error, as :func:`torch.nn.functional.l1_loss`.
+
+    Pointwise ``weight * |input - target|``; gradient ``weight * sign(input - target)``,
+    0 where ``input == target`` (torch's autograd); with `weight`, the ``"mean"`` is
+    torch's ``sum(weight * loss) / sum(weight)``.  The negative log-likelihood of a
+    Laplace distribution of a fixed scale, up to constants.
+
+    Parameters
+    ----------
+    input : array_like
+        Predictions (float32/float64 computed natively; integers as float64).
+    target : array_like
+        Targets, broadcast with `input` (NumPy rules, as torch); cast to `input`'s
+        dtype.
+    reduction : {"mean", "sum", "none"}, optional
+        As torch (default ``"mean"``), over the elements of the broadcast shape.
+    weight : array_like, optional
+        Elementwise weight of `input`'s shape (as torch 2.13), broadcast against the
+        loss; ``"mean"`` divides by its sum.
+    return_grad : bool, optional
+        Also return ``d loss / d input`` (for ``"none"``: of ``loss.sum()``), computed
+        in the same pass; summed back to `input`'s shape where `input` is broadcast,
+        as autograd does.
+    n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        With ``reduction="none"``: the array to write the losses to (the broadcast
+        shape, `input`'s dtype, any layout; may be `input` or `target` itself), returned.
+    grad_out : ndarray, optional
+        With `return_grad`: the array to write the gradient to (`input`'s shape and
+        dtype, any layout), returned.  It may be `input` itself, except with
+        ``reduction="mean"`` or where `input` is broadcast.
+
+    Returns
+    -------
+    loss : ndarray or scalar
+        `input`'s dtype; the broadcast shape of `input` and `target` for ``"none"``.
+    grad : ndarray, only with `return_grad`
+        `input`'s shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        For a `target` that does not broadcast with `input`, a `weight` not of
+        `input`'s shape, an unknown `reduction`, ``n_threads <= 0``, a wrong `out` or
+        `grad_out` (shape, read-only, shared memory).
+    TypeError
+        For complex or non-numeric input, a non-bool `return_grad`, a non-integer
+        `n_threads`, an `out` or `grad_out` of another dtype.
+
+    Notes
+    -----
+    Follows :func:`torch.nn.functional.l1_loss` of torch 2.13 (`reduction`, `weight`,
+    the broadcasting of `input` and `target`, the zero gradient at ``input ==
+    target``) on NumPy arrays.  It differs where the API contract says so: every option
+    is keyword-only, float16 is computed and returned as float32, a NaN residual has a
+    NaN gradient (torch's ``sign(nan)`` is 0); `return_grad`, `n_threads`, `out` and
+    `grad_out` are additions.
+
+    Examples
+    --------
+    >>> import crossent
+    >>> float(crossent.l1_loss([1.0, -2.0], [0.0, 0.0]))
+    1.5
+    >>> loss, grad = crossent.l1_loss([1.0, 0.0, -2.0], [0.0, 0.0, 0.0], return_grad=True)
+    >>> [float(g) for g in grad]  # sign(input - target) / N, 0 at the kink
+    [0.3333333333333333, 0.0, -0.3333333333333333]
+    >>> float(crossent.l1_loss([1.0, -2.0], [0.0, 0.0], weight=[3.0, 1.0]))  # (3 + 2) / 4
+    1.25
+    """
+    reduction = check_reduction(reduction)
+    return_grad = check_bool(return_grad, "return_grad")
+    x, t, dtype, shape = broadcast_pair(input, target)
+    w = weight_like_input(weight, x, dtype)
+    return elementwise_loss(CX_GK_L1, x, t, w, dtype, shape, reduction, return_grad,
+                            n_threads, w is not None, 0.0, 0.0, True, out, grad_out,
+                            (input, target, weight))
+
+
+def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0, return_grad=False,
+                   n_threads=None, out=None, grad_out=None):
+    """Smooth L1 loss, as :func:`torch.nn.functional.smooth_l1_loss`.
+
+    Pointwise, with ``r = input - target``: ``r**2 / (2 beta)`` where ``|r| < beta``,
+    else ``|r| - beta / 2``; gradient ``r / beta``, else ``sign(r)`` (continuous: both
+    are ``sign(r)`` at ``|r| == beta``).  ``beta == 0`` is :func:`l1_loss`, as torch.
+
+    Parameters
+    ----------
+    input : array_like
+        Predictions (float32/float64 computed natively; integers as float64).
+    target : array_like
+        Targets, broadcast with `input` (NumPy rules, as torch); cast to `input`'s
+        dtype.
+    reduction : {"mean", "sum", "none"}, optional
+        As torch (default ``"mean"``), over the elements of the broadcast shape.
+    beta : float, optional
+        The threshold between the quadratic and the linear part, >= 0 (rounded to
+        `input`'s dtype, as torch computes with it).
+    return_grad : bool, optional
+        Also return ``d loss / d input`` (for ``"none"``: of ``loss.sum()``), computed
+        in the same pass; summed back to `input`'s shape where `input` is broadcast,
+        as autograd does.
+    n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        With ``reduction="none"``: the array to write the losses to (the broadcast
+        shape, `input`'s dtype, any layout; may be `input` or `target` itself), returned.
+    grad_out : ndarray, optional
+        With `return_grad`: the array to write the gradient to (`input`'s shape and
+        dtype, any layout), returned.  It may be `input` itself, except with
+        ``reduction="mean"`` or where `input` is broadcast.
+
+    Returns
+    -------
+    loss : ndarray or scalar
+        `input`'s dtype; the broadcast shape of `input` and `target` for ``"none"``.
+    grad : ndarray, only with `return_grad`
+        `input`'s shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        For a negative (or NaN) `beta`, a `target` that does not broadcast with
+        `input`, an unknown `reduction`, ``n_threads <= 0``, a wrong `out` or
+        `grad_out` (shape, read-only, shared memory).
+    TypeError
+        For complex or non-numeric input, a non-real `beta`, a non-bool `return_grad`,
+        a non-integer `n_threads`, an `out` or `grad_out` of another dtype.
+
+    Notes
+    -----
+    Follows :func:`torch.nn.functional.smooth_l1_loss` of torch 2.13 (`reduction`,
+    `beta`, ``beta == 0`` as the L1 loss, the broadcasting of `input` and `target`,
+    the gradient at the kinks) on NumPy arrays.  It differs where the API contract
+    says so: every option is keyword-only, a negative `beta` is a ``ValueError``
+    (torch: ``RuntimeError``), float16 is computed and returned as float32;
+    `return_grad`, `n_threads`, `out` and `grad_out` are additions.
+
+    Examples
+    --------
+    >>> import crossent
+    >>> [float(v) for v in crossent.smooth_l1_loss(
+    ...     [0.5, 3.0], [0.0, 0.0], reduction="none")]  # 0.5**2 / 2, 3 - 1/2
+    [0.125, 2.5]
+    >>> loss, grad = crossent.smooth_l1_loss(
+    ...     [0.5, 3.0], [0.0, 0.0], beta=2.0, reduction="sum", return_grad=True)
+    >>> [float(g) for g in grad]
+    [0.25, 1.0]
+    """
+    reduction = check_reduction(reduction)
+    return_grad = check_bool(return_grad, "return_grad")
+    x, t, dtype, shape = broadcast_pair(input, target)
+    cdef double b = loss_parameter(beta, "beta", dtype, True)
+    return elementwise_loss(CX_GK_SMOOTH_L1 if b > 0.0 else CX_GK_L1, x, t, None, dtype,
+                            shape, reduction, return_grad, n_threads, False, 0.0, b, False,
+                            out, grad_out, (input, target, None))
+
+
+def binary_cross_entropy(input, target, *, weight=None, reduction="mean", return_grad=False,
+                         n_threads=None, out=None, grad_out=None):
+    """Binary cross-entropy on probabilities, as :func:`torch.nn.functional.binary_cross_entropy`.
+
+    Pointwise ``-weight * (target * log(input) + (1 - target) * log(1 - input))``, each
+    log clamped at -100 as torch (so the loss is finite at ``input`` 0 and 1); gradient
+    torch's ``weight * (input - target) / max(input * (1 - input), 1e-12)``.  The
+    Bernoulli negative log-likelihood on probabilities (on logits, prefer
+    :func:`binary_cross_entropy_with_logits`, stable everywhere).
+
+    Parameters
+    ----------
+    input : array_like
+        Probabilities in [0, 1] (float32/float64 computed natively; integers as
+        float64).
+    target : array_like
+        Probabilities in [0, 1] of `input`'s shape (as torch); cast to `input`'s dtype.
+    weight : array_like, optional
+        Elementwise weight, broadcast to `input`'s shape (NumPy rules, as torch).
+    reduction : {"mean", "sum", "none"}, optional
+        As torch (default ``"mean"``: the sum over the number of elements).
+    return_grad : bool, optional
+        Also return ``d loss / d input`` (for ``"none"``: of ``loss.sum()``), computed
+        in the same pass.
+    n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        With ``reduction="none"``: the array to write the losses to (`input`'s shape
+        and dtype, any layout; may be `input` or `target` itself), returned.
+    grad_out : ndarray, optional
+        With `return_grad`: the array to write the gradient to (`input`'s shape and
+        dtype, any layout), returned.  It may be `input` itself, except with
+        ``reduction="mean"``.
+
+    Returns
+    -------
+    loss : ndarray or scalar
+        `input`'s dtype; `input`'s shape for ``"none"``.
+    grad : ndarray, only with `return_grad`
+        `input`'s shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        For an `input` or `target` outside [0, 1] (NaN included), a `target` of another
+        shape, a `weight` that does not broadcast to `input`'s shape, an unknown
+        `reduction`, ``n_threads <= 0``, a wrong `out` or `grad_out` (shape, read-only,
+        shared memory).
+    TypeError
+        For complex or non-numeric input, a non-bool `return_grad`, a non-integer
+        `n_threads`, an `out` or `grad_out` of another dtype.
+
+    Notes
+    -----
+    Follows :func:`torch.nn.functional.binary_cross_entropy` of torch 2.13 (`weight`,
+    `reduction`, the clamp of each log at -100, the gradient formula with its floor
+    1e-12, equal shapes of `input` and `target`) on NumPy arrays.  The gradient is
+    torch's formula, not the derivative of the clamped loss at 0 and 1; its floor is
+    torch's constant, 1e-12 rounded to float32 (9.99999996e-13).  It differs
+    where the API contract says so: `weight` is keyword-only (torch also takes it
+    positionally), an `input` or `target` outside [0, 1] is a ``ValueError`` (torch:
+    ``RuntimeError``), float16 is computed and returned as float32; `return_grad`,
+    `n_threads`, `out` and `grad_out` are additions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import crossent
+    >>> print(np.round(crossent.binary_cross_entropy(
+    ...     [0.5, 0.9, 0.0], [1.0, 1.0, 1.0], reduction="none"), 6))  # the clamp at 0
+    [  0.693147   0.105361 100.      ]
+    >>> loss, grad = crossent.binary_cross_entropy([0.5, 0.8], [1.0, 0.0], return_grad=True)
+    >>> print(np.round(grad, 6))  # (x - t) / (x (1 - x)) / N
+    [-1.    2.5]
+    """
+    reduction = check_reduction(reduction)
+    return_grad = check_bool(return_grad, "return_grad")
+    x = element_aligned(as_float_array(input, "input"))
+    dtype = x.dtype
+    t = side_array(target, "target", dtype)
+    if t.shape != x.shape:
+        raise ValueError(f"target of shape {t.shape} must have input's shape {x.shape} "
+                         "(as torch)")
+    w = None
+    if weight is not None:
+        w = side_array(weight, "weight", dtype)
+        try:
+            wshape = tuple(np.broadcast_shapes(w.shape, x.shape))
+        except ValueError:
+            wshape = None
+        if wshape != x.shape:
+            raise ValueError(f"weight of shape {w.shape} does not broadcast to input's "
+                             f"shape {x.shape}")
+    return elementwise_loss(CX_GK_BCE, x, t, w, dtype, x.shape, reduction, return_grad,
+                            n_threads, w is not None, 0.0, 0.0, False, out, grad_out,
+                            (input, target, weight))
+
+
+def huber_loss(input, target, *, reduction="mean", delta=1.0, weight=None, return_grad=False,
+               n_threads=None, out=None, grad_out=None):
+    """Huber loss, as :func:`torch.nn.functional.huber_loss`.
+
+    Pointwise, with ``r = input - target``: ``weight * r**2 / 2`` where
+    ``|r| < delta``, else ``weight * delta * (|r| - delta / 2)``; gradient
+    ``weight * r``, else ``weight * delta * sign(r)`` (continuous at ``|r| == delta``).
+    With `weight`, the ``"mean"`` is torch's ``sum(weight * loss) / N`` (N the number
+    of elements).  The negative log-likelihood of Huber's least-favourable density.
+
+    Parameters
+    ----------
+    input : array_like
+        Predictions (float32/float64 computed natively; integers as float64).
+    target : array_like
+        Targets, broadcast with `input` (NumPy rules, as torch); cast to `input`'s
+        dtype.
+    reduction : {"mean", "sum", "none"}, optional
+        As torch (default ``"mean"``), over the elements of the broadcast shape.
+    delta : float, optional
+        The threshold between the quadratic and the linear part, > 0 (rounded to
+        `input`'s dtype, as torch computes with it).
+    weight : array_like, optional
+        Elementwise weight of `input`'s shape (as torch 2.13), broadcast against the
+        loss; ``"mean"`` still divides by the number of elements.
+    return_grad : bool, optional
+        Also return ``d loss / d input`` (for ``"none"``: of ``loss.sum()``), computed
+        in the same pass; summed back to `input`'s shape where `input` is broadcast,
+        as autograd does.
+    n_threads : int, optional
+        Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        With ``reduction="none"``: the array to write the losses to (the broadcast
+        shape, `input`'s dtype, any layout; may be `input` or `target` itself), returned.
+    grad_out : ndarray, optional
+        With `return_grad`: the array to write the gradient to (`input`'s shape and
+        dtype, any layout), returned.  It may be `input` itself, except with
+        ``reduction="mean"`` or where `input` is broadcast.
+
+    Returns
+    -------
+    loss : ndarray or scalar
+        `input`'s dtype; the broadcast shape of `input` and `target` for ``"none"``.
+    grad : ndarray, only with `return_grad`
+        `input`'s shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        For ``delta <= 0`` (or NaN), a `target` that does not broadcast with `input`, a
+        `weight` not of `input`'s shape, an unknown `reduction`, ``n_threads <= 0``, a
+        wrong `out` or `grad_out` (shape, read-only, shared memory).
+    TypeError
+        For complex or non-numeric input, a non-real `delta`, a non-bool `return_grad`,
+        a non-integer `n_threads`, an `out` or `grad_out` of another dtype.
+
+    Notes
+    -----
+    Follows :func:`torch.nn.functional.huber_loss` of torch 2.13 (`reduction`, `delta`,
+    `weight` and its mean over N, the broadcasting of `input` and `target`, the
+    gradient at the kinks) on NumPy arrays.  It differs where the API contract says so:
+    every option is keyword-only, ``delta <= 0`` is a ``ValueError`` (torch:
+    ``RuntimeError``), float16 is computed and returned as float32; `return_grad`,
+    `n_threads`, `out` and `grad_out` are additions.  ``huber_loss(x, y, delta=d)`` is
+    ``d * smooth_l1_loss(x, y, beta=d)``.
+
+    Examples
+    --------
+    >>> import crossent
+    >>> [float(v) for v in crossent.huber_loss(
+    ...     [0.5, 3.0], [0.0, 0.0], delta=2.0, reduction="none")]  # 0.5**2 / 2, 2 (3 - 1)
+    [0.125, 4.0]
+    >>> loss, grad = crossent.huber_loss(
+    ...     [0.5, 3.0], [0.0, 0.0], delta=2.0, reduction="sum", return_grad=True)
+    >>> [float(g) for g in grad]
+    [0.5, 2.0]
+    >>> float(crossent.huber_loss([0.5, 3.0], [0.0, 0.0], weight=[2.0, 1.0]))  # (0.25 + 2.5) / 2
+    1.375
+    """
+    reduction = check_reduction(reduction)
+    return_grad = check_bool(return_grad, "return_grad")
+    x, t, dtype, shape = broadcast_pair(input, target)
+    cdef double d = loss_parameter(delta, "delta", dtype, False)
+    w = weight_like_input(weight, x, dtype)
+    return elementwise_loss(CX_GK_HUBER, x, t, w, dtype, shape, reduction, return_grad,
+                            n_threads, w is not None, 0.0, d, False, out, grad_out,
+                            (input, target, weight))
 
 
 def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="mean",
-                      return_grad=False, n_threads=None):
+                      return_grad=False, n_threads=None, out=None, grad_out=None):
     """Gaussian negative log-likelihood, as :func:`torch.nn.functional.gaussian_nll_loss`.
 
     ``0.5 * (log(v) + (input - target)**2 / v)`` (plus ``0.5 * log(2 pi)`` with
@@ -803,6 +1299,15 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
         pass where both are: `input` broadcast against `target`).
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        With ``reduction="none"``: the array to write the losses to (the broadcast
+        shape, `input`'s dtype, any layout), returned; it may be `input`, `target` or
+        `var` itself where no gradient is summed back.
+    grad_out : tuple of two ndarrays, optional
+        With `return_grad`: the arrays to write ``grad_input`` and ``grad_var`` to
+        (`input`'s shape and `var`'s shape, a 0-d array for a float `var`; `input`'s
+        dtype; any layout), returned.  They may be the inputs themselves where no
+        gradient is summed back, except with ``reduction="mean"``.
 
     Returns
     -------
@@ -869,14 +1374,24 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
     init_prm(&P, CX_GK_TORCH, return_grad, reduction, n)
     P.full = full
     P.eps = float(np.asarray(e, dtype=dtype))
-    loss = empty_like_layout(shape, dtype, [x, t]) if reduction == "none" else None
-    gx = empty_like_layout(xs, dtype, [x]) if return_grad else None
-    gv = empty_like_layout(vb.shape, dtype, [vb]) if return_grad else None
+    x_red = return_grad and xs != shape
+    v_red = return_grad and vb.shape != shape
+    callers, names = (input, target, var), ("input", "target", "var")
+    in_place = not (x_red or v_red)
+    lo = loss_target(out, reduction, shape, dtype, callers, names, in_place)
+    gxy, gvy = grad_targets(grad_out, return_grad, [xs, vs], dtype, callers, names,
+                            in_place and reduction != "mean", out)
+    loss = (lo if lo is not None else empty_like_layout(shape, dtype, [x, t])) \
+        if reduction == "none" else None
+    gx = (gxy if gxy is not None else empty_like_layout(xs, dtype, [x])) \
+        if return_grad else None
+    gv = None
+    if return_grad:
+        gv = empty_like_layout(vb.shape, dtype, [vb]) if gvy is None else (
+            gvy[..., None] if vb.ndim > v.ndim else gvy)
     arrs = [x, t, vb, loss, gx, gv]
     total, flags = 0.0, 0
     if n:
-        x_red = return_grad and xs != shape
-        v_red = return_grad and vb.shape != shape
         if x_red and v_red:
             # both gradients summed back (input broadcast against target): var's with the
             # loss, then input's in a second pass, as gaussian_nll does
@@ -890,15 +1405,17 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
             gv[...] = 0
     if flags & CX_GF_NEGATIVE or (n == 0 and np.any(v < 0)):
         raise ValueError("var has negative entry/entries")
-    value = finish(loss) if reduction == "none" else reduced_value(total, n, reduction, dtype,
-                                                                   &P, shape, arrs, nt)
+    value = result(loss, out) if reduction == "none" else reduced_value(
+        total, n, reduction, dtype, &P, shape, arrs, nt)
     if return_grad:
-        return value, finish(gx), finish(gv.reshape(vs))
+        return (value, result(gx, grad_out[0] if grad_out is not None else None),
+                result(gv.reshape(vs) if gvy is None else gvy,
+                       grad_out[1] if grad_out is not None else None))
     return value
 
 
 def gaussian_nll(input, target, var=None, *, log_var=None, std=None, reduction="mean",
-                 return_grad=False, n_threads=None):
+                 return_grad=False, n_threads=None, out=None, grad_out=None):
     """The exact Gaussian negative log-likelihood, in nats, constant included.
 
     .. math:: \\ell = \\tfrac12\\log 2\\pi + \\tfrac12\\log\\sigma^2 + \\frac{(x - y)^2}{2\\sigma^2}
@@ -939,6 +1456,16 @@ def gaussian_nll(input, target, var=None, *, log_var=None, std=None, reduction="
         the same pass as the loss.
     n_threads : int, optional
         Threads to use; ``None`` follows ``OMP_NUM_THREADS`` / threadpoolctl.
+    out : ndarray, optional
+        With ``reduction="none"``: the array to write the losses to (the broadcast
+        shape, `input`'s dtype, any layout), returned; it may be an input itself where
+        no gradient is summed back.
+    grad_out : ndarray or tuple of two ndarrays, optional
+        With `return_grad`: the array(s) to write the gradient(s) to, one per gradient
+        returned (a tuple ``(grad_input, grad_param)`` where a variance argument is
+        given, else one array), of the shapes of the arguments and `input`'s dtype, in
+        any layout; returned.  They may be the inputs themselves where no gradient is
+        summed back, except with ``reduction="mean"``.
 
     Returns
     -------
@@ -1013,18 +1540,30 @@ def gaussian_nll(input, target, var=None, *, log_var=None, std=None, reduction="
                          + ", ".join(str(a.shape) for a in arrays)) from None
     cdef Py_ssize_t n = math.prod(shape)
     nt = resolve_threads(n_threads, n)
+    x_red = return_grad and x0.shape != shape
+    p_red = return_grad and p0 is not None and p0.shape != shape
+    callers = (input, target, given[0][1] if given else None)
+    names = ("input", "target", pname or "var")
+    in_place = not (x_red or p_red)
+    lo = loss_target(out, reduction, shape, dtype, callers, names, in_place)
     if p0 is None:
-        return profiled_nll(x0, t0, shape, n, dtype, reduction, return_grad, nt)
+        gxy, = grad_targets(grad_out, return_grad, [x0.shape], dtype, callers, names,
+                            in_place and reduction != "mean", out)
+        return profiled_nll(x0, t0, shape, n, dtype, reduction, return_grad, nt, lo, gxy,
+                            out, grad_out)
+    gxy, gpy = grad_targets(grad_out, return_grad, [x0.shape, p0.shape], dtype, callers,
+                            names, in_place and reduction != "mean", out)
     cdef cx_gauss_prm P
     kind = {"var": CX_GK_VAR, "log_var": CX_GK_LOGVAR, "std": CX_GK_STD}[pname]
     init_prm(&P, kind, return_grad, reduction, n)
-    loss = empty_like_layout(shape, dtype, [x0, t0, p0]) if reduction == "none" else None
-    gx = empty_like_layout(x0.shape, dtype, [x0]) if return_grad else None
-    gp = empty_like_layout(p0.shape, dtype, [p0]) if return_grad else None
+    loss = (lo if lo is not None else empty_like_layout(shape, dtype, [x0, t0, p0])) \
+        if reduction == "none" else None
+    gx = (gxy if gxy is not None else empty_like_layout(x0.shape, dtype, [x0])) \
+        if return_grad else None
+    gp = (gpy if gpy is not None else empty_like_layout(p0.shape, dtype, [p0])) \
+        if return_grad else None
     total, flags = 0.0, 0
     if n:
-        x_red = return_grad and x0.shape != shape
-        p_red = return_grad and p0.shape != shape
         if x_red and p_red:
             # two gradients summed over different dims: the parameter's with the loss,
             # then the input's in a second pass (the only case that reads twice)
@@ -1041,26 +1580,38 @@ def gaussian_nll(input, target, var=None, *, log_var=None, std=None, reduction="
             flags = CX_GF_NEGATIVE
     if flags & CX_GF_NEGATIVE:
         raise ValueError(f"{pname} must be >= 0 (it has negative entries)")
-    value = finish(loss) if reduction == "none" else reduced_value(
+    value = result(loss, out) if reduction == "none" else reduced_value(
         total, n, reduction, dtype, &P, shape, [x0, t0, p0, None, None, None], nt)
     if return_grad:
-        return value, finish(gx), finish(gp)
+        return (value, result(gx, grad_out[0] if grad_out is not None else None),
+                result(gp, grad_out[1] if grad_out is not None else None))
     return value
 
 
+cdef object filled(object y, object values):
+    """`values` written into the kernel's target `y` (out= / grad_out=) where given."""
+    if y is None:
+        return values
+    np.copyto(y, values)
+    return y
+
+
 cdef object profiled_nll(object x0, object t0, tuple shape, Py_ssize_t n,
-                         object dtype, str reduction, bint return_grad, int nt):
-    """gaussian_nll with the variance profiled out (see its docstring)."""
+                         object dtype, str reduction, bint return_grad, int nt, object lo,
+                         object gxy, object out, object grad_out):
+    """gaussian_nll with the variance profiled out (see its docstring).  lo, gxy: the
+    targets of out= / grad_out= (or None)."""
     cdef cx_gauss_prm P
     cdef int shift = 0
     cdef double S, su, log_s2, mean_loss
     init_prm(&P, CX_GK_MSE, False, reduction, n)
     none = reduction == "none"
     if n == 0:
-        loss = np.zeros(shape, dtype) if none else dtype.type(0.0 if reduction == "sum" else np.nan)
+        loss = filled(lo, np.zeros(shape, dtype)) if none else \
+            dtype.type(0.0 if reduction == "sum" else np.nan)
         if return_grad:
-            return finish(loss), finish(np.zeros(x0.shape, dtype))
-        return finish(loss)
+            return result(loss, out), result(filled(gxy, np.zeros(x0.shape, dtype)), grad_out)
+        return result(loss, out)
     # pass 1: sigma2 = mean of the squared residuals (scaled by 2^-+600 where the plain
     # sum overflows or underflows)
     S, _ = engine(&P, shape, [x0, t0, None, None, None, None], -1, nt)
@@ -1079,16 +1630,16 @@ cdef object profiled_nll(object x0, object t0, tuple shape, Py_ssize_t n,
         elif S == 0.0:
             special = -math.inf  # every residual is zero
     if special is not None:
-        loss = np.full(shape, special, dtype) if none else dtype.type(special)
+        loss = filled(lo, np.full(shape, special, dtype)) if none else dtype.type(special)
         if not return_grad:
-            return finish(loss)
+            return result(loss, out)
         if special == math.inf:  # r / sigma2: NaN where r is infinite, else 0
             xb, tb = np.broadcast_arrays(x0, t0)
             g = np.where(np.isinf(xb) | np.isinf(tb), np.nan, 0.0)
             g = sum_to_shape(g, x0.shape).astype(dtype)
         else:
             g = np.full(x0.shape, np.nan, dtype)
-        return finish(loss), finish(g)
+        return result(loss, out), result(filled(gxy, g), grad_out)
     su = S / n
     log_s2 = math.log(su) - 2 * shift * math.log(2.0)
     mean_loss = 0.5 * (LOG_2PI + log_s2 + 1.0)
@@ -1108,14 +1659,16 @@ cdef object profiled_nll(object x0, object t0, tuple shape, Py_ssize_t n,
     P.su = su
     P.inv_su = 1.0 / su
     P.log_norm = 0.5 * (LOG_2PI + log_s2)
-    loss = empty_like_layout(shape, dtype, [x0, t0]) if none else None
-    gx = empty_like_layout(x0.shape, dtype, [x0]) if return_grad else None
+    loss = (lo if lo is not None else empty_like_layout(shape, dtype, [x0, t0])) \
+        if none else None
+    gx = (gxy if gxy is not None else empty_like_layout(x0.shape, dtype, [x0])) \
+        if return_grad else None
     engine(&P, shape, [x0, t0, None, loss, gx, None],
            OGX if (return_grad and x0.shape != shape) else -1, nt)
     if none:
-        value = finish(loss)
+        value = result(loss, out)
     if return_grad:
-        return value, finish(gx)
+        return value, result(gx, grad_out)
     return value
 
 

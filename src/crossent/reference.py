@@ -47,6 +47,10 @@ __all__ = [
     "gaussian_nll_loss",
     "poisson_nll_loss",
     "gaussian_nll",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -955,16 +959,52 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
     return _finish(loss, dtype), _finish(_sum_to_shape(np.broadcast_to(g * scale, shape), x0_shape), dtype)
 
 
+def _input_weight(weight, shape, dtype):
+    """torch 2.13's elementwise weight of mse_loss / l1_loss / huber_loss: ``input``'s shape."""
+    if weight is None:
+        return None
+    w = _side(weight, "weight", dtype)
+    if w.shape != shape:
+        raise ValueError(f"weight of shape {w.shape} must have input's shape {shape} (as torch)")
+    return w
+
+
+def _weighted_loss(elem, grad, w, x0_shape, reduction, weight_mean, dtype, return_grad):
+    """Reduce ``w * elem`` (``elem``, ``grad``: the broadcast elementwise loss and its
+    derivative) as torch: ``"mean"`` is ``sum(w l) / sum(w)`` when ``weight_mean`` (the sum
+    of ``w`` over its own, ``input``'s, shape), else over the number of elements."""
+    n = elem.size
+    if w is not None:
+        wb = np.broadcast_to(w, elem.shape)
+        elem = elem * wb
+        grad = grad * wb
+    if reduction == "mean" and w is not None and weight_mean:
+        div = np.sum(w)
+        loss = np.sum(elem) / div if n else np.float64(np.nan)
+        if np.isinf(loss) and np.all(np.isfinite(elem)) and div > 0:
+            loss = np.sum(elem / div)  # the sum overflows, the mean need not
+        scale = 1.0 / div if n else np.inf
+    else:
+        loss = _reduce(elem, reduction)
+        scale = _reduction_scale(reduction, n)
+    if not return_grad:
+        return _finish(loss, dtype)
+    return _finish(loss, dtype), _finish(_sum_to_shape(grad * scale, x0_shape), dtype)
+
+
 @_quiet
-def mse_loss(input, target, *, reduction="mean", return_grad=False):
-    r"""Mean squared error, pointwise :math:`(x - t)^2`; gradient :math:`2 (x - t)`.
+def mse_loss(input, target, *, reduction="mean", weight=None, return_grad=False):
+    r"""Mean squared error, pointwise :math:`w (x - t)^2`; gradient :math:`2 w (x - t)`.
 
     Parameters
     ----------
     input, target : array_like
         Broadcast against each other (NumPy rules, as torch).
     reduction : {"mean", "sum", "none"}, optional
-        Over the elements of the broadcast shape.
+        Over the elements of the broadcast shape; with `weight`, ``"mean"`` is
+        ``sum(w l) / sum(w)`` (torch 2.13).
+    weight : array_like, optional
+        Of `input`'s shape.
     return_grad : bool, optional
 
     Returns
@@ -977,15 +1017,147 @@ def mse_loss(input, target, *, reduction="mean", return_grad=False):
     reduction = _check_reduction(reduction)
     return_grad = _check_bool(return_grad, "return_grad")
     x0_shape = x.shape
+    w = _input_weight(weight, x0_shape, dtype)
     x, t, _ = _broadcast_target(x, target, dtype)
     m, e = _frexp_diff(x, t)
     elem = _ldexp_safe(m * m, 2 * e)  # (x - t)**2, even where x - t itself overflows
+    if w is not None:
+        return _weighted_loss(elem, _ldexp_safe(2.0 * m, e), w, x0_shape, reduction, True,
+                              dtype, return_grad)
     loss = _reduce(elem, reduction)
     if not return_grad:
         return _finish(loss, dtype)
     scale = _reduction_scale(reduction, x.size)
     g = _ldexp_safe(m * (2.0 * scale), e)
     return _finish(loss, dtype), _finish(_sum_to_shape(g, x0_shape), dtype)
+
+
+def _abs_residual(x, t):
+    """``|x - t|`` (inf where it overflows, as the exact value does) and ``sign(x - t)``
+    (0 at 0, NaN at NaN)."""
+    d = x - t
+    return np.abs(d), np.sign(d)
+
+
+@_quiet
+def l1_loss(input, target, *, reduction="mean", weight=None, return_grad=False):
+    r"""Mean absolute error, pointwise :math:`w |x - t|`; gradient :math:`w \operatorname{sign}(x - t)`
+    (0 at :math:`x = t`, as torch's autograd; NaN for a NaN residual).
+
+    Parameters
+    ----------
+    input, target : array_like
+        Broadcast against each other (NumPy rules, as torch).
+    reduction : {"mean", "sum", "none"}, optional
+        With `weight`, ``"mean"`` is ``sum(w l) / sum(w)`` (torch 2.13).
+    weight : array_like, optional
+        Of `input`'s shape.
+    return_grad : bool, optional
+    """
+    x, dtype = _float_input(input, "input")
+    reduction = _check_reduction(reduction)
+    return_grad = _check_bool(return_grad, "return_grad")
+    x0_shape = x.shape
+    w = _input_weight(weight, x0_shape, dtype)
+    x, t, _ = _broadcast_target(x, target, dtype)
+    a, sg = _abs_residual(x, t)
+    return _weighted_loss(a, sg, w, x0_shape, reduction, True, dtype, return_grad)
+
+
+def _linear_quadratic(x, t, k):
+    """``(q, lin, a, r)`` of the Huber family at threshold ``k``: ``q = r**2 / 2``, the
+    linear part ``lin = |r| - k/2`` (exact where ``x - t`` overflows), ``a = |r|`` and
+    ``r`` (inf where it overflows)."""
+    m, e = _frexp_diff(x, t)
+    q = _ldexp_safe(0.5 * m * m, 2 * e)
+    lin = _ldexp_safe(np.abs(m) - _ldexp_safe(0.5 * k * np.ones_like(m), -e), e)
+    lin = np.where(np.isfinite(m), lin, np.abs(m) - 0.5 * k)  # inf, NaN
+    r = _ldexp_safe(m, e)
+    return q, lin, np.abs(r), r
+
+
+@_quiet
+def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0, return_grad=False):
+    r"""Smooth L1: :math:`r^2 / (2\beta)` where :math:`|r| < \beta`, else :math:`|r| - \beta/2`
+    (:math:`r = x - t`); gradient :math:`r / \beta`, else :math:`\operatorname{sign}(r)`.
+    ``beta == 0`` is :func:`l1_loss`; a negative `beta` is a ``ValueError``.  `beta` is
+    rounded to the result dtype, as torch computes with it.
+    """
+    x, dtype = _float_input(input, "input")
+    reduction = _check_reduction(reduction)
+    return_grad = _check_bool(return_grad, "return_grad")
+    beta = float(np.asarray(_check_real(beta, "beta"), dtype))
+    if not beta >= 0:
+        raise ValueError(f"beta must be >= 0, got {beta!r}")
+    x0_shape = x.shape
+    x, t, _ = _broadcast_target(x, target, dtype)
+    if beta == 0.0:
+        a, sg = _abs_residual(x, t)
+        return _weighted_loss(a, sg, None, x0_shape, reduction, False, dtype, return_grad)
+    q, lin, a, r = _linear_quadratic(x, t, beta)
+    quad = a < beta
+    elem = np.where(quad, 0.5 * a * (a / beta), lin)  # r is finite there; r**2 may not be
+    grad = np.where(quad, r / beta, np.sign(r))
+    return _weighted_loss(elem, grad, None, x0_shape, reduction, False, dtype, return_grad)
+
+
+@_quiet
+def huber_loss(input, target, *, reduction="mean", delta=1.0, weight=None, return_grad=False):
+    r"""Huber loss: :math:`w r^2 / 2` where :math:`|r| < \delta`, else
+    :math:`w \delta (|r| - \delta/2)` (:math:`r = x - t`); gradient :math:`w r`, else
+    :math:`w \delta \operatorname{sign}(r)`.  ``delta <= 0`` is a ``ValueError``; `delta`
+    is rounded to the result dtype, as torch computes with it.  With `weight` (of
+    `input`'s shape), ``"mean"`` still divides by the number of elements (torch 2.13).
+    """
+    x, dtype = _float_input(input, "input")
+    reduction = _check_reduction(reduction)
+    return_grad = _check_bool(return_grad, "return_grad")
+    delta = float(np.asarray(_check_real(delta, "delta"), dtype))
+    if not delta > 0:
+        raise ValueError(f"delta must be > 0, got {delta!r}")
+    x0_shape = x.shape
+    w = _input_weight(weight, x0_shape, dtype)
+    x, t, _ = _broadcast_target(x, target, dtype)
+    q, lin, a, r = _linear_quadratic(x, t, delta)
+    quad = a < delta
+    elem = np.where(quad, q, delta * lin)
+    grad = np.where(quad, r, delta * np.sign(r))
+    return _weighted_loss(elem, grad, w, x0_shape, reduction, False, dtype, return_grad)
+
+
+@_quiet
+def binary_cross_entropy(input, target, *, weight=None, reduction="mean", return_grad=False):
+    r"""Binary cross-entropy on probabilities, as torch:
+    :math:`-w (t \max(\log x, -100) + (1 - t) \max(\log(1 - x), -100))`; gradient torch's
+    formula :math:`w (x - t) / \max(x (1 - x), 10^{-12})`.
+
+    `input` and `target` must have one shape and lie in [0, 1] (``ValueError``
+    otherwise, NaN included); `weight` broadcasts to `input`'s shape; ``"mean"`` divides
+    by the number of elements.
+    """
+    x, dtype = _float_input(input, "input")
+    reduction = _check_reduction(reduction)
+    return_grad = _check_bool(return_grad, "return_grad")
+    t = _same_shape_target(target, x.shape, dtype)
+    w = None
+    if weight is not None:
+        w = _side(weight, "weight", dtype)
+        try:
+            ok = np.broadcast_shapes(w.shape, x.shape) == x.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"weight of shape {w.shape} does not broadcast to input's shape {x.shape}")
+    if not np.all((x >= 0) & (x <= 1)):
+        raise ValueError("input must hold probabilities in [0, 1]")
+    if not np.all((t >= 0) & (t <= 1)):
+        raise ValueError("target must hold probabilities in [0, 1]")
+    lx = np.maximum(np.log(x), -100.0)
+    l1x = np.maximum(np.log1p(-x), -100.0)
+    elem = -(t * lx + (1.0 - t) * l1x)
+    # torch's floor is the float32 1e-12 (its EPSILON constant), 9.99999996e-13
+    grad = (x - t) / np.maximum(x * (1.0 - x), float(np.float32(1e-12)))
+    return _weighted_loss(elem, grad, w, x.shape, reduction, False, dtype, return_grad)
 
 
 def _half_sq_ratio_var(m, e, var):
