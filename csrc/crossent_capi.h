@@ -39,7 +39,7 @@
 #include <Python.h>
 
 /* Bumped when a function is added to the struct or a signature changes. */
-#define CROSSENT_CAPI_VERSION 1
+#define CROSSENT_CAPI_VERSION 2
 
 /* The module that exports the kernels. */
 #define CROSSENT_CAPI_MODULE "crossent.kernels"
@@ -112,6 +112,30 @@
 #define CROSSENT_CAPI_SIG_poisson_nll_loss_f32 \
     "double (float const *, Py_ssize_t, Py_ssize_t, float const *, Py_ssize_t, int, int, float, " \
     "float *, Py_ssize_t, float *, Py_ssize_t, float)"
+#define CROSSENT_CAPI_SIG_l1_loss_f64 \
+    "double (double const *, Py_ssize_t, Py_ssize_t, double const *, Py_ssize_t, " \
+    "double const *, Py_ssize_t, double *, Py_ssize_t, double *, Py_ssize_t, double)"
+#define CROSSENT_CAPI_SIG_l1_loss_f32 \
+    "double (float const *, Py_ssize_t, Py_ssize_t, float const *, Py_ssize_t, " \
+    "float const *, Py_ssize_t, float *, Py_ssize_t, float *, Py_ssize_t, float)"
+#define CROSSENT_CAPI_SIG_smooth_l1_loss_f64 \
+    "double (double const *, Py_ssize_t, Py_ssize_t, double const *, Py_ssize_t, double, " \
+    "double *, Py_ssize_t, double *, Py_ssize_t, double)"
+#define CROSSENT_CAPI_SIG_smooth_l1_loss_f32 \
+    "double (float const *, Py_ssize_t, Py_ssize_t, float const *, Py_ssize_t, float, " \
+    "float *, Py_ssize_t, float *, Py_ssize_t, float)"
+#define CROSSENT_CAPI_SIG_huber_loss_f64 \
+    "double (double const *, Py_ssize_t, Py_ssize_t, double const *, Py_ssize_t, " \
+    "double const *, Py_ssize_t, double, double *, Py_ssize_t, double *, Py_ssize_t, double)"
+#define CROSSENT_CAPI_SIG_huber_loss_f32 \
+    "double (float const *, Py_ssize_t, Py_ssize_t, float const *, Py_ssize_t, " \
+    "float const *, Py_ssize_t, float, float *, Py_ssize_t, float *, Py_ssize_t, float)"
+#define CROSSENT_CAPI_SIG_binary_cross_entropy_f64 \
+    "double (double const *, Py_ssize_t, Py_ssize_t, double const *, Py_ssize_t, " \
+    "double const *, Py_ssize_t, double *, Py_ssize_t, double *, Py_ssize_t, double)"
+#define CROSSENT_CAPI_SIG_binary_cross_entropy_f32 \
+    "double (float const *, Py_ssize_t, Py_ssize_t, float const *, Py_ssize_t, " \
+    "float const *, Py_ssize_t, float *, Py_ssize_t, float *, Py_ssize_t, float)"
 
 /* ---- function pointer types ---------------------------------------------- */
 
@@ -286,6 +310,76 @@ typedef double (*crossent_poisson_nll_loss_f32_t)(
     float *grad, Py_ssize_t grad_stride,
     float grad_scale);
 
+/* Absolute error l_i = w_i |r_i|, d l_i / d input_i = w_i sign(r_i) (0 at r_i == 0,
+ * NaN at NaN); weight NULL: w_i = 1. */
+typedef double (*crossent_l1_loss_f64_t)(const double *input, Py_ssize_t n, Py_ssize_t stride,
+                                         const double *target, Py_ssize_t target_stride,
+                                         const double *weight, Py_ssize_t weight_stride,
+                                         double *out, Py_ssize_t out_stride,
+                                         double *grad, Py_ssize_t grad_stride,
+                                         double grad_scale);
+typedef double (*crossent_l1_loss_f32_t)(const float *input, Py_ssize_t n, Py_ssize_t stride,
+                                         const float *target, Py_ssize_t target_stride,
+                                         const float *weight, Py_ssize_t weight_stride,
+                                         float *out, Py_ssize_t out_stride,
+                                         float *grad, Py_ssize_t grad_stride,
+                                         float grad_scale);
+
+/* torch's smooth L1: l_i = r_i**2 / (2 beta) where |r_i| < beta, else |r_i| - beta / 2;
+ * d l_i / d input_i = r_i / beta, else sign(r_i).  beta == 0 is l1_loss (a negative
+ * beta is not validated). */
+typedef double (*crossent_smooth_l1_loss_f64_t)(
+    const double *input, Py_ssize_t n, Py_ssize_t stride,
+    const double *target, Py_ssize_t target_stride,
+    double beta,
+    double *out, Py_ssize_t out_stride,
+    double *grad, Py_ssize_t grad_stride,
+    double grad_scale);
+typedef double (*crossent_smooth_l1_loss_f32_t)(
+    const float *input, Py_ssize_t n, Py_ssize_t stride,
+    const float *target, Py_ssize_t target_stride,
+    float beta,
+    float *out, Py_ssize_t out_stride,
+    float *grad, Py_ssize_t grad_stride,
+    float grad_scale);
+
+/* torch's Huber loss: l_i = w_i r_i**2 / 2 where |r_i| < delta, else
+ * w_i delta (|r_i| - delta / 2); d l_i / d input_i = w_i r_i, else
+ * w_i delta sign(r_i).  delta > 0 (not validated); weight NULL: w_i = 1. */
+typedef double (*crossent_huber_loss_f64_t)(const double *input, Py_ssize_t n, Py_ssize_t stride,
+                                            const double *target, Py_ssize_t target_stride,
+                                            const double *weight, Py_ssize_t weight_stride,
+                                            double delta,
+                                            double *out, Py_ssize_t out_stride,
+                                            double *grad, Py_ssize_t grad_stride,
+                                            double grad_scale);
+typedef double (*crossent_huber_loss_f32_t)(const float *input, Py_ssize_t n, Py_ssize_t stride,
+                                            const float *target, Py_ssize_t target_stride,
+                                            const float *weight, Py_ssize_t weight_stride,
+                                            float delta,
+                                            float *out, Py_ssize_t out_stride,
+                                            float *grad, Py_ssize_t grad_stride,
+                                            float grad_scale);
+
+/* torch's BCE on probabilities: l_i = -w_i (t_i max(log x_i, -100)
+ * + (1 - t_i) max(log(1 - x_i), -100)); d l_i / d x_i = w_i (x_i - t_i) /
+ * max(x_i (1 - x_i), 1e-12f) (torch's formula and float floor).  An x_i or t_i
+ * outside [0, 1], or NaN, gives NaN; weight NULL: w_i = 1. */
+typedef double (*crossent_binary_cross_entropy_f64_t)(
+    const double *input, Py_ssize_t n, Py_ssize_t stride,
+    const double *target, Py_ssize_t target_stride,
+    const double *weight, Py_ssize_t weight_stride,
+    double *out, Py_ssize_t out_stride,
+    double *grad, Py_ssize_t grad_stride,
+    double grad_scale);
+typedef double (*crossent_binary_cross_entropy_f32_t)(
+    const float *input, Py_ssize_t n, Py_ssize_t stride,
+    const float *target, Py_ssize_t target_stride,
+    const float *weight, Py_ssize_t weight_stride,
+    float *out, Py_ssize_t out_stride,
+    float *grad, Py_ssize_t grad_stride,
+    float grad_scale);
+
 /* ---- the table of kernels ------------------------------------------------ */
 
 typedef struct crossent_capi {
@@ -313,6 +407,14 @@ typedef struct crossent_capi {
     crossent_mse_loss_f32_t mse_loss_f32;
     crossent_poisson_nll_loss_f64_t poisson_nll_loss_f64;
     crossent_poisson_nll_loss_f32_t poisson_nll_loss_f32;
+    crossent_l1_loss_f64_t l1_loss_f64;
+    crossent_l1_loss_f32_t l1_loss_f32;
+    crossent_smooth_l1_loss_f64_t smooth_l1_loss_f64;
+    crossent_smooth_l1_loss_f32_t smooth_l1_loss_f32;
+    crossent_huber_loss_f64_t huber_loss_f64;
+    crossent_huber_loss_f32_t huber_loss_f32;
+    crossent_binary_cross_entropy_f64_t binary_cross_entropy_f64;
+    crossent_binary_cross_entropy_f32_t binary_cross_entropy_f32;
 } crossent_capi;
 
 /* ---- the import ------------------------------------------------------------ */
@@ -408,6 +510,14 @@ Py_LOCAL_INLINE(int) crossent_capi_import(crossent_capi *api)
     CROSSENT_CAPI__LOAD(mse_loss_f32);
     CROSSENT_CAPI__LOAD(poisson_nll_loss_f64);
     CROSSENT_CAPI__LOAD(poisson_nll_loss_f32);
+    CROSSENT_CAPI__LOAD(l1_loss_f64);
+    CROSSENT_CAPI__LOAD(l1_loss_f32);
+    CROSSENT_CAPI__LOAD(smooth_l1_loss_f64);
+    CROSSENT_CAPI__LOAD(smooth_l1_loss_f32);
+    CROSSENT_CAPI__LOAD(huber_loss_f64);
+    CROSSENT_CAPI__LOAD(huber_loss_f32);
+    CROSSENT_CAPI__LOAD(binary_cross_entropy_f64);
+    CROSSENT_CAPI__LOAD(binary_cross_entropy_f32);
 #undef CROSSENT_CAPI__LOAD
     *api = loaded;
     status = 0;

@@ -43,7 +43,7 @@ from string import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH = 99            # the longest line the generated files get
-CAPI_VERSION = 1      # crossent_capi.h's CROSSENT_CAPI_VERSION
+CAPI_VERSION = 2      # crossent_capi.h's CROSSENT_CAPI_VERSION
 
 
 # ---- the table's types ------------------------------------------------------------------
@@ -154,7 +154,8 @@ GAUSSIAN = Section(
     """\
     from crossent._csrc_gauss cimport (
         cx_gauss_table, CX_GK_VAR, CX_GK_LOGVAR, CX_GK_TORCH, CX_GK_MSE,
-        CX_GK_POISSON_LOG, CX_GK_POISSON_RATE,
+        CX_GK_POISSON_LOG, CX_GK_POISSON_RATE, CX_GK_L1, CX_GK_SMOOTH_L1, CX_GK_HUBER,
+        CX_GK_BCE,
     )
 
     cdef cx_gauss_table GT = gauss_table()[0]""",
@@ -288,6 +289,58 @@ KERNELS = [
         "return GT.array_{sfx}(CX_GK_POISSON_LOG if log_input else CX_GK_POISSON_RATE, full, "
         "eps, input, stride, target, target_stride, NULL, 0, n, out, out_stride, grad, "
         "grad_stride, NULL, 0, grad_scale)",
+    ),
+    Kernel(
+        "l1_loss", GAUSSIAN,
+        """\
+        Absolute error l_i = w_i |r_i|, d l_i / d input_i = w_i sign(r_i) (0 at r_i == 0,
+        NaN at NaN); weight NULL: w_i = 1.""",
+        "double",
+        INPUT_TARGET + ", const {t} *weight, Py_ssize_t weight_stride, {t} *out, "
+        "Py_ssize_t out_stride, {t} *grad, Py_ssize_t grad_stride, {t} grad_scale",
+        "return GT.array_{sfx}(CX_GK_L1, weight != NULL, 0.0, input, stride, target, "
+        "target_stride, weight, weight_stride, n, out, out_stride, grad, grad_stride, NULL, 0, "
+        "grad_scale)",
+    ),
+    Kernel(
+        "smooth_l1_loss", GAUSSIAN,
+        """\
+        torch's smooth L1: l_i = r_i**2 / (2 beta) where |r_i| < beta, else |r_i| - beta / 2;
+        d l_i / d input_i = r_i / beta, else sign(r_i).  beta == 0 is l1_loss (a negative
+        beta is not validated).""",
+        "double",
+        INPUT_TARGET + ", {t} beta, {t} *out, Py_ssize_t out_stride, {t} *grad, "
+        "Py_ssize_t grad_stride, {t} grad_scale",
+        "return GT.array_{sfx}(CX_GK_SMOOTH_L1 if beta > 0 else CX_GK_L1, 0, beta, input, "
+        "stride, target, target_stride, NULL, 0, n, out, out_stride, grad, grad_stride, NULL, "
+        "0, grad_scale)",
+    ),
+    Kernel(
+        "huber_loss", GAUSSIAN,
+        """\
+        torch's Huber loss: l_i = w_i r_i**2 / 2 where |r_i| < delta, else
+        w_i delta (|r_i| - delta / 2); d l_i / d input_i = w_i r_i, else
+        w_i delta sign(r_i).  delta > 0 (not validated); weight NULL: w_i = 1.""",
+        "double",
+        INPUT_TARGET + ", const {t} *weight, Py_ssize_t weight_stride, {t} delta, {t} *out, "
+        "Py_ssize_t out_stride, {t} *grad, Py_ssize_t grad_stride, {t} grad_scale",
+        "return GT.array_{sfx}(CX_GK_HUBER, weight != NULL, delta, input, stride, target, "
+        "target_stride, weight, weight_stride, n, out, out_stride, grad, grad_stride, NULL, 0, "
+        "grad_scale)",
+    ),
+    Kernel(
+        "binary_cross_entropy", GAUSSIAN,
+        """\
+        torch's BCE on probabilities: l_i = -w_i (t_i max(log x_i, -100)
+        + (1 - t_i) max(log(1 - x_i), -100)); d l_i / d x_i = w_i (x_i - t_i) /
+        max(x_i (1 - x_i), 1e-12f) (torch's formula and float floor).  An x_i or t_i
+        outside [0, 1], or NaN, gives NaN; weight NULL: w_i = 1.""",
+        "double",
+        INPUT_TARGET + ", const {t} *weight, Py_ssize_t weight_stride, {t} *out, "
+        "Py_ssize_t out_stride, {t} *grad, Py_ssize_t grad_stride, {t} grad_scale",
+        "return GT.array_{sfx}(CX_GK_BCE, weight != NULL, 0.0, input, stride, target, "
+        "target_stride, weight, weight_stride, n, out, out_stride, grad, grad_stride, NULL, 0, "
+        "grad_scale)",
     ),
 ]
 

@@ -8,6 +8,7 @@ cdef object float_dtype(object x, str name)
 cdef tuple normalize_axes(object axis, int ndim)
 cdef cnp.ndarray check_out(object out, tuple shape, object dtype, str name=*)
 cdef int check_overlap(cnp.ndarray out, object x, str name, str out_name=*) except -1
+cdef int check_disjoint(cnp.ndarray a, object b, str a_name, str b_name) except -1
 cdef object out_target(object out, tuple shape, object dtype, str name, tuple inputs,
                        tuple names, bint in_place)
 cdef object finish_target(object y, object out)

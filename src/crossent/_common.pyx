@@ -319,6 +319,13 @@ cdef int check_overlap(cnp.ndarray out, object x, str name, str out_name="out") 
     return 0
 
 
+cdef int check_disjoint(cnp.ndarray a, object b, str a_name, str b_name) except -1:
+    """Two output buffers of one call must not share memory (not even as the same array)."""
+    if check_overlap(a, b, b_name, a_name):
+        raise ValueError(f"{a_name} and {b_name} are the same memory; pass separate arrays")
+    return 0
+
+
 def _config():
     """Build and run-time facts for show_config()."""
     return {

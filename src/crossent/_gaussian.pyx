@@ -45,7 +45,7 @@ from crossent._csrc_gauss cimport (
     CX_GK_BCE, CX_GF_NEGATIVE, CX_GF_RANGE_INPUT, CX_GF_RANGE_TARGET,
 )
 from crossent._common cimport (
-    resolve_threads, as_float_array, walkable, out_target, finish_target, check_overlap,
+    resolve_threads, as_float_array, walkable, out_target, finish_target, check_disjoint,
 )
 from crossent._dispatch cimport gauss_table
 
@@ -634,9 +634,9 @@ cdef tuple grad_targets(object grad_out, bint return_grad, list shapes, object d
     for k in range(ng):
         y = out_target(bufs[k], shapes[k], dtype, gnames[k], inputs, names, in_place)
         if isinstance(out, np.ndarray):
-            check_overlap(<cnp.ndarray>bufs[k], out, "out", gnames[k], False)
+            check_disjoint(<cnp.ndarray>bufs[k], out, gnames[k], "out")
         for j in range(k):
-            check_overlap(<cnp.ndarray>bufs[k], bufs[j], gnames[j], gnames[k], False)
+            check_disjoint(<cnp.ndarray>bufs[k], bufs[j], gnames[k], gnames[j])
         res.append(y)
     return tuple(res)
 

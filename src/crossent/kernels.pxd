@@ -170,3 +170,69 @@ cdef double poisson_nll_loss_f32(const float *input, Py_ssize_t n, Py_ssize_t st
                                  float *out, Py_ssize_t out_stride,
                                  float *grad, Py_ssize_t grad_stride,
                                  float grad_scale) noexcept nogil
+
+# Absolute error l_i = w_i |r_i|, d l_i / d input_i = w_i sign(r_i) (0 at r_i == 0,
+# NaN at NaN); weight NULL: w_i = 1.
+cdef double l1_loss_f64(const double *input, Py_ssize_t n, Py_ssize_t stride,
+                        const double *target, Py_ssize_t target_stride,
+                        const double *weight, Py_ssize_t weight_stride,
+                        double *out, Py_ssize_t out_stride,
+                        double *grad, Py_ssize_t grad_stride,
+                        double grad_scale) noexcept nogil
+cdef double l1_loss_f32(const float *input, Py_ssize_t n, Py_ssize_t stride,
+                        const float *target, Py_ssize_t target_stride,
+                        const float *weight, Py_ssize_t weight_stride,
+                        float *out, Py_ssize_t out_stride,
+                        float *grad, Py_ssize_t grad_stride,
+                        float grad_scale) noexcept nogil
+
+# torch's smooth L1: l_i = r_i**2 / (2 beta) where |r_i| < beta, else |r_i| - beta / 2;
+# d l_i / d input_i = r_i / beta, else sign(r_i).  beta == 0 is l1_loss (a negative
+# beta is not validated).
+cdef double smooth_l1_loss_f64(const double *input, Py_ssize_t n, Py_ssize_t stride,
+                               const double *target, Py_ssize_t target_stride,
+                               double beta,
+                               double *out, Py_ssize_t out_stride,
+                               double *grad, Py_ssize_t grad_stride,
+                               double grad_scale) noexcept nogil
+cdef double smooth_l1_loss_f32(const float *input, Py_ssize_t n, Py_ssize_t stride,
+                               const float *target, Py_ssize_t target_stride,
+                               float beta,
+                               float *out, Py_ssize_t out_stride,
+                               float *grad, Py_ssize_t grad_stride,
+                               float grad_scale) noexcept nogil
+
+# torch's Huber loss: l_i = w_i r_i**2 / 2 where |r_i| < delta, else
+# w_i delta (|r_i| - delta / 2); d l_i / d input_i = w_i r_i, else
+# w_i delta sign(r_i).  delta > 0 (not validated); weight NULL: w_i = 1.
+cdef double huber_loss_f64(const double *input, Py_ssize_t n, Py_ssize_t stride,
+                           const double *target, Py_ssize_t target_stride,
+                           const double *weight, Py_ssize_t weight_stride,
+                           double delta,
+                           double *out, Py_ssize_t out_stride,
+                           double *grad, Py_ssize_t grad_stride,
+                           double grad_scale) noexcept nogil
+cdef double huber_loss_f32(const float *input, Py_ssize_t n, Py_ssize_t stride,
+                           const float *target, Py_ssize_t target_stride,
+                           const float *weight, Py_ssize_t weight_stride,
+                           float delta,
+                           float *out, Py_ssize_t out_stride,
+                           float *grad, Py_ssize_t grad_stride,
+                           float grad_scale) noexcept nogil
+
+# torch's BCE on probabilities: l_i = -w_i (t_i max(log x_i, -100)
+# + (1 - t_i) max(log(1 - x_i), -100)); d l_i / d x_i = w_i (x_i - t_i) /
+# max(x_i (1 - x_i), 1e-12f) (torch's formula and float floor).  An x_i or t_i
+# outside [0, 1], or NaN, gives NaN; weight NULL: w_i = 1.
+cdef double binary_cross_entropy_f64(const double *input, Py_ssize_t n, Py_ssize_t stride,
+                                     const double *target, Py_ssize_t target_stride,
+                                     const double *weight, Py_ssize_t weight_stride,
+                                     double *out, Py_ssize_t out_stride,
+                                     double *grad, Py_ssize_t grad_stride,
+                                     double grad_scale) noexcept nogil
+cdef double binary_cross_entropy_f32(const float *input, Py_ssize_t n, Py_ssize_t stride,
+                                     const float *target, Py_ssize_t target_stride,
+                                     const float *weight, Py_ssize_t weight_stride,
+                                     float *out, Py_ssize_t out_stride,
+                                     float *grad, Py_ssize_t grad_stride,
+                                     float grad_scale) noexcept nogil

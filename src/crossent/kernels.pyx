@@ -109,7 +109,8 @@ cdef double bce_with_logits_f32(const float *x, Py_ssize_t n, Py_ssize_t stride,
 # ---- the Gaussian / Poisson family (strided arrays, i < n) -------------------
 from crossent._csrc_gauss cimport (
     cx_gauss_table, CX_GK_VAR, CX_GK_LOGVAR, CX_GK_TORCH, CX_GK_MSE,
-    CX_GK_POISSON_LOG, CX_GK_POISSON_RATE,
+    CX_GK_POISSON_LOG, CX_GK_POISSON_RATE, CX_GK_L1, CX_GK_SMOOTH_L1, CX_GK_HUBER,
+    CX_GK_BCE,
 )
 
 cdef cx_gauss_table GT = gauss_table()[0]
@@ -227,3 +228,93 @@ cdef double poisson_nll_loss_f32(const float *input, Py_ssize_t n, Py_ssize_t st
     return GT.array_f32(CX_GK_POISSON_LOG if log_input else CX_GK_POISSON_RATE, full, eps, input,
                         stride, target, target_stride, NULL, 0, n, out, out_stride, grad,
                         grad_stride, NULL, 0, grad_scale)
+
+
+cdef double l1_loss_f64(const double *input, Py_ssize_t n, Py_ssize_t stride,
+                        const double *target, Py_ssize_t target_stride,
+                        const double *weight, Py_ssize_t weight_stride,
+                        double *out, Py_ssize_t out_stride,
+                        double *grad, Py_ssize_t grad_stride,
+                        double grad_scale) noexcept nogil:
+    return GT.array_f64(CX_GK_L1, weight != NULL, 0.0, input, stride, target, target_stride,
+                        weight, weight_stride, n, out, out_stride, grad, grad_stride, NULL, 0,
+                        grad_scale)
+
+
+cdef double l1_loss_f32(const float *input, Py_ssize_t n, Py_ssize_t stride,
+                        const float *target, Py_ssize_t target_stride,
+                        const float *weight, Py_ssize_t weight_stride,
+                        float *out, Py_ssize_t out_stride,
+                        float *grad, Py_ssize_t grad_stride,
+                        float grad_scale) noexcept nogil:
+    return GT.array_f32(CX_GK_L1, weight != NULL, 0.0, input, stride, target, target_stride,
+                        weight, weight_stride, n, out, out_stride, grad, grad_stride, NULL, 0,
+                        grad_scale)
+
+
+cdef double smooth_l1_loss_f64(const double *input, Py_ssize_t n, Py_ssize_t stride,
+                               const double *target, Py_ssize_t target_stride,
+                               double beta,
+                               double *out, Py_ssize_t out_stride,
+                               double *grad, Py_ssize_t grad_stride,
+                               double grad_scale) noexcept nogil:
+    return GT.array_f64(CX_GK_SMOOTH_L1 if beta > 0 else CX_GK_L1, 0, beta, input, stride, target,
+                        target_stride, NULL, 0, n, out, out_stride, grad, grad_stride, NULL, 0,
+                        grad_scale)
+
+
+cdef double smooth_l1_loss_f32(const float *input, Py_ssize_t n, Py_ssize_t stride,
+                               const float *target, Py_ssize_t target_stride,
+                               float beta,
+                               float *out, Py_ssize_t out_stride,
+                               float *grad, Py_ssize_t grad_stride,
+                               float grad_scale) noexcept nogil:
+    return GT.array_f32(CX_GK_SMOOTH_L1 if beta > 0 else CX_GK_L1, 0, beta, input, stride, target,
+                        target_stride, NULL, 0, n, out, out_stride, grad, grad_stride, NULL, 0,
+                        grad_scale)
+
+
+cdef double huber_loss_f64(const double *input, Py_ssize_t n, Py_ssize_t stride,
+                           const double *target, Py_ssize_t target_stride,
+                           const double *weight, Py_ssize_t weight_stride,
+                           double delta,
+                           double *out, Py_ssize_t out_stride,
+                           double *grad, Py_ssize_t grad_stride,
+                           double grad_scale) noexcept nogil:
+    return GT.array_f64(CX_GK_HUBER, weight != NULL, delta, input, stride, target, target_stride,
+                        weight, weight_stride, n, out, out_stride, grad, grad_stride, NULL, 0,
+                        grad_scale)
+
+
+cdef double huber_loss_f32(const float *input, Py_ssize_t n, Py_ssize_t stride,
+                           const float *target, Py_ssize_t target_stride,
+                           const float *weight, Py_ssize_t weight_stride,
+                           float delta,
+                           float *out, Py_ssize_t out_stride,
+                           float *grad, Py_ssize_t grad_stride,
+                           float grad_scale) noexcept nogil:
+    return GT.array_f32(CX_GK_HUBER, weight != NULL, delta, input, stride, target, target_stride,
+                        weight, weight_stride, n, out, out_stride, grad, grad_stride, NULL, 0,
+                        grad_scale)
+
+
+cdef double binary_cross_entropy_f64(const double *input, Py_ssize_t n, Py_ssize_t stride,
+                                     const double *target, Py_ssize_t target_stride,
+                                     const double *weight, Py_ssize_t weight_stride,
+                                     double *out, Py_ssize_t out_stride,
+                                     double *grad, Py_ssize_t grad_stride,
+                                     double grad_scale) noexcept nogil:
+    return GT.array_f64(CX_GK_BCE, weight != NULL, 0.0, input, stride, target, target_stride,
+                        weight, weight_stride, n, out, out_stride, grad, grad_stride, NULL, 0,
+                        grad_scale)
+
+
+cdef double binary_cross_entropy_f32(const float *input, Py_ssize_t n, Py_ssize_t stride,
+                                     const float *target, Py_ssize_t target_stride,
+                                     const float *weight, Py_ssize_t weight_stride,
+                                     float *out, Py_ssize_t out_stride,
+                                     float *grad, Py_ssize_t grad_stride,
+                                     float grad_scale) noexcept nogil:
+    return GT.array_f32(CX_GK_BCE, weight != NULL, 0.0, input, stride, target, target_stride,
+                        weight, weight_stride, n, out, out_stride, grad, grad_stride, NULL, 0,
+                        grad_scale)
