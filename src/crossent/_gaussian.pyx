@@ -46,6 +46,7 @@ from crossent._csrc_gauss cimport (
 )
 from crossent._common cimport (
     resolve_threads, as_float_array, walkable, out_target, finish_target, check_disjoint,
+    parse_bool, parse_real, parse_reduction,
 )
 from crossent._dispatch cimport gauss_table
 
@@ -531,22 +532,8 @@ cdef tuple engine(cx_gauss_prm *P, tuple shape, list arrs, int gred, int nt,
 # ------------------------------------------------------------------ front helpers ---
 
 cdef str check_reduction(object reduction):
-    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    return reduction
-
-
-cdef bint check_bool(object value, str name) except -1:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
-
-
-cdef double check_real(object value, str name) except? -1.0:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    return float(value)
+    """`reduction` checked by the one parser, as its name (the fronts compare names)."""
+    return _REDUCTIONS[parse_reduction(reduction, False)]
 
 
 cdef object element_aligned(object a):
@@ -746,7 +733,7 @@ cdef object weight_like_input(object weight, object x, object dtype):
 cdef double loss_parameter(object value, str name, object dtype, bint zero_ok) except? -1.0:
     """smooth_l1's beta (>= 0) or huber's delta (> 0), rounded to the dtype as torch
     computes with it."""
-    cdef double v = check_real(value, name)
+    cdef double v = parse_real(value, name)
     v = float(np.asarray(v, dtype=dtype))
     if not (v >= 0.0 if zero_ok else v > 0.0):
         raise ValueError(f"{name} must be {'>= 0' if zero_ok else '> 0'}, got {value!r}")
@@ -829,7 +816,7 @@ def mse_loss(input, target, *, reduction="mean", weight=None, return_grad=False,
     1.75
     """
     reduction = check_reduction(reduction)
-    return_grad = check_bool(return_grad, "return_grad")
+    return_grad = parse_bool(return_grad, "return_grad")
     x, t, dtype, shape = broadcast_pair(input, target)
     w = weight_like_input(weight, x, dtype)
     return elementwise_loss(CX_GK_MSE, x, t, w, dtype, shape, reduction, return_grad,
@@ -904,11 +891,11 @@ def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, red
     ...     rates, counts, log_input=False, eps=0.0, reduction="none")]  # 0 log 0 = 0
     [0.0, 1.0]
     """
-    log_input = check_bool(log_input, "log_input")
-    full = check_bool(full, "full")
-    cdef double e = check_real(eps, "eps")
+    log_input = parse_bool(log_input, "log_input")
+    full = parse_bool(full, "full")
+    cdef double e = parse_real(eps, "eps")
     reduction = check_reduction(reduction)
-    return_grad = check_bool(return_grad, "return_grad")
+    return_grad = parse_bool(return_grad, "return_grad")
     x, t, dtype, shape = broadcast_pair(input, target)
     e = float(np.asarray(e, dtype=dtype))
     return elementwise_loss(CX_GK_POISSON_LOG if log_input else CX_GK_POISSON_RATE, x, t,
@@ -989,7 +976,7 @@ def l1_loss(input, target, *, reduction="mean", weight=None, return_grad=False,
     1.25
     """
     reduction = check_reduction(reduction)
-    return_grad = check_bool(return_grad, "return_grad")
+    return_grad = parse_bool(return_grad, "return_grad")
     x, t, dtype, shape = broadcast_pair(input, target)
     w = weight_like_input(weight, x, dtype)
     return elementwise_loss(CX_GK_L1, x, t, w, dtype, shape, reduction, return_grad,
@@ -1069,7 +1056,7 @@ def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0, return_grad=Fal
     [0.25, 1.0]
     """
     reduction = check_reduction(reduction)
-    return_grad = check_bool(return_grad, "return_grad")
+    return_grad = parse_bool(return_grad, "return_grad")
     x, t, dtype, shape = broadcast_pair(input, target)
     cdef double b = loss_parameter(beta, "beta", dtype, True)
     return elementwise_loss(CX_GK_SMOOTH_L1 if b > 0.0 else CX_GK_L1, x, t, None, dtype,
@@ -1153,7 +1140,7 @@ def binary_cross_entropy(input, target, *, weight=None, reduction="mean", return
     [-1.    2.5]
     """
     reduction = check_reduction(reduction)
-    return_grad = check_bool(return_grad, "return_grad")
+    return_grad = parse_bool(return_grad, "return_grad")
     x = element_aligned(as_float_array(input, "input"))
     dtype = x.dtype
     t = side_array(target, "target", dtype)
@@ -1255,7 +1242,7 @@ def huber_loss(input, target, *, reduction="mean", delta=1.0, weight=None, retur
     1.375
     """
     reduction = check_reduction(reduction)
-    return_grad = check_bool(return_grad, "return_grad")
+    return_grad = parse_bool(return_grad, "return_grad")
     x, t, dtype, shape = broadcast_pair(input, target)
     cdef double d = loss_parameter(delta, "delta", dtype, False)
     w = weight_like_input(weight, x, dtype)
@@ -1348,10 +1335,10 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
     >>> print(np.round(g_input, 6), round(float(g_var), 6))
     [0.  0.5] 0.25
     """
-    full = check_bool(full, "full")
-    cdef double e = check_real(eps, "eps")
+    full = parse_bool(full, "full")
+    cdef double e = parse_real(eps, "eps")
     reduction = check_reduction(reduction)
-    return_grad = check_bool(return_grad, "return_grad")
+    return_grad = parse_bool(return_grad, "return_grad")
     x, t, dtype, shape = broadcast_pair(input, target)
     v = side_array(var, "var", dtype)
     xs, vs = x.shape, v.shape
@@ -1516,7 +1503,7 @@ def gaussian_nll(input, target, var=None, *, log_var=None, std=None, reduction="
     True
     """
     reduction = check_reduction(reduction)
-    return_grad = check_bool(return_grad, "return_grad")
+    return_grad = parse_bool(return_grad, "return_grad")
     given = [(name, val) for name, val in (("var", var), ("log_var", log_var), ("std", std))
              if val is not None]
     if len(given) > 1:
