@@ -52,8 +52,9 @@
 #   test_threads (without the two 4096x3000 cases: the same wide-row path as the others,
 #                 at 12M elements, 75 s of its 125 s under ASan)
 #   test_cimport, test_c_api                             raw-pointer kernels from C/Cython
-# plus, when present, test_fuzz, test_concurrency, test_inputs_safe, test_layouts and
-# test_regressions: random and hostile shapes, strides (odd byte strides, misaligned and
+# plus, when present, test_fuzz, test_concurrency, test_inputs_safe, test_layouts,
+# test_regressions, test_new_losses and test_broadcast_targets (the pointwise engine's
+# newer kinds and broadcast walks): random and hostile shapes, strides (odd byte strides, misaligned and
 # size-1 dims with odd strides) and dtypes and many threads, the most valuable files
 # under ASan: a write outside the result's elements is reported there.
 # Left out: test_*accuracy (mpmath-bound ulp checks, 2 min under ASan, the same kernels as
@@ -150,7 +151,8 @@ else
         tests/test_cimport.py
     )
     for f in tests/test_c_api.py tests/test_fuzz.py tests/test_concurrency.py tests/test_inputs_safe.py \
-             tests/test_layouts.py tests/test_regressions.py; do
+             tests/test_layouts.py tests/test_regressions.py tests/test_new_losses.py \
+             tests/test_broadcast_targets.py; do
         if [[ -f "$f" ]]; then tests+=("$f"); fi
     done
 fi
