@@ -730,11 +730,18 @@ cdef object weight_like_input(object weight, object x, object dtype):
     return w
 
 
+cdef double in_dtype(double v, object dtype):
+    """`v` rounded to the computation dtype (beyond float32's range: inf, as IEEE
+    rounding gives, without a warning)."""
+    with np.errstate(over="ignore"):
+        return float(np.asarray(v, dtype=dtype))
+
+
 cdef double loss_parameter(object value, str name, object dtype, bint zero_ok) except? -1.0:
     """smooth_l1's beta (>= 0) or huber's delta (> 0), rounded to the dtype as torch
     computes with it."""
     cdef double v = parse_real(value, name)
-    v = float(np.asarray(v, dtype=dtype))
+    v = in_dtype(v, dtype)
     if not (v >= 0.0 if zero_ok else v > 0.0):
         raise ValueError(f"{name} must be {'>= 0' if zero_ok else '> 0'}, got {value!r}")
     return v
@@ -897,7 +904,7 @@ def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, red
     reduction = check_reduction(reduction)
     return_grad = parse_bool(return_grad, "return_grad")
     x, t, dtype, shape = broadcast_pair(input, target)
-    e = float(np.asarray(e, dtype=dtype))
+    e = in_dtype(e, dtype)
     return elementwise_loss(CX_GK_POISSON_LOG if log_input else CX_GK_POISSON_RATE, x, t,
                             None, dtype, shape, reduction, return_grad, n_threads, full, e,
                             0.0, False, out, grad_out, (input, target, None))
@@ -1360,7 +1367,7 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="me
     nt = resolve_threads(n_threads, n)
     init_prm(&P, CX_GK_TORCH, return_grad, reduction, n)
     P.full = full
-    P.eps = float(np.asarray(e, dtype=dtype))
+    P.eps = in_dtype(e, dtype)
     x_red = return_grad and xs != shape
     v_red = return_grad and vb.shape != shape
     callers, names = (input, target, var), ("input", "target", "var")
