@@ -168,14 +168,22 @@ static inline double cx_psum_result(const cx_psum *p)
     return acc;
 }
 
-/* The pairwise sum of v[0..n), in the counter's tree. */
-static inline double cx_pairwise_sum(const double *v, ptrdiff_t n)
+/* The pairwise sum of v[0..n) (overwrites v): adjacent pairs added level by level,
+ * the odd last item carried up -- the counter's tree, in a vectorisable array form
+ * (the per-task sums over many rows take this one). */
+static inline double cx_pairwise_sum(double *v, ptrdiff_t n)
 {
-    cx_psum p;
-    cx_psum_init(&p);
-    for (ptrdiff_t i = 0; i < n; i++)
-        cx_psum_push(&p, v[i]);
-    return cx_psum_result(&p);
+    if (n == 0)
+        return 0.0;
+    while (n > 1) {
+        ptrdiff_t half = n / 2;
+        for (ptrdiff_t i = 0; i < half; i++)
+            v[i] = v[2 * i] + v[2 * i + 1];
+        if (n & 1)
+            v[half] = v[n - 1];
+        n = half + (n & 1);
+    }
+    return v[0];
 }
 
 /* Row partials of log-sum-exp. */

@@ -70,12 +70,8 @@ cdef object as_array_arg(object obj, str name):
     return arr
 
 
-cdef bint parse_bool(object v, str name) except -1:
-    """A flag: a Python or NumPy bool (TypeError naming it otherwise)."""
-    if v is True:
-        return True
-    if v is False:
-        return False
+cdef bint parse_bool_other(object v, str name) except -1:
+    """parse_bool's rare case: a NumPy bool, or a TypeError naming the argument."""
     if isinstance(v, np.bool_):
         return bool(v)
     raise TypeError(f"{name} must be a bool, got {type(v).__name__}")
@@ -105,8 +101,8 @@ cdef int parse_reduction(object r, bint batchmean) except -1:
     raise ValueError(f"reduction must be one of {allowed}, got {r!r}")
 
 
-cdef int check_buffers(int red, bint rg, object out, object grad_out) except -1:
-    """A loss's out= goes with reduction="none", grad_out= with return_grad=True."""
+cdef int check_buffers_given(int red, bint rg, object out, object grad_out) except -1:
+    """check_buffers where a buffer was given."""
     if out is not None and red != RED_NONE:
         raise ValueError('out= holds the elementwise losses: it needs reduction="none"')
     if grad_out is not None and not rg:
@@ -161,38 +157,10 @@ cdef cnp.ndarray as_float_array(object x, str name, object dtype=None):
     return walkable(arr)
 
 
-cdef int layout_fix(cnp.ndarray a) noexcept:
-    """What `a` needs before a kernel walks it by element strides: 0 nothing; 1 a view
-    (only size-1 or empty dims carry strides that are not whole elements, which NumPy's
-    contiguity flags ignore, so no "contiguous" copy would change them); 2 a copy (a
-    real stride is not a whole number of elements, e.g. a field of a structured array,
-    or the data pointer is misaligned)."""
-    cdef int i, nd = cnp.PyArray_NDIM(a)
-    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(a)
-    cdef cnp.npy_intp *st = cnp.PyArray_STRIDES(a)
-    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(a)
-    cdef size_t mask = <size_t>item - 1, real = 0, unit = 0
-    if item <= 1 or item & mask:  # numeric item sizes are powers of two: bit masks serve
-        return 0
-    for i in range(nd):  # the common call: one pass, no division
-        if dims[i] > 1:
-            real |= <size_t>st[i]
-        else:
-            unit |= <size_t>st[i]
-    if real & mask:
-        return 2
-    if (<size_t>cnp.PyArray_DATA(a)) & mask and cnp.PyArray_SIZE(a) > 0:
-        return 2
-    return 1 if unit & mask else 0
-
-
-cdef cnp.ndarray walkable(cnp.ndarray a):
-    """`a` in a layout the kernels walk by element strides (see layout_fix): `a`
-    itself, a view of it with the odd strides of its size-1 dims set to 0, or an
-    aligned C-order copy.  A view of a writable `a` is writable (it is `a`'s memory)."""
-    cdef int fix = layout_fix(a)
-    if fix == 0:
-        return a
+cdef cnp.ndarray walkable_fixed(cnp.ndarray a, int fix):
+    """walkable's rare case (fix = layout_fix(a), 1 or 2): a view of `a` with the odd
+    strides of its size-1 dims set to 0, or an aligned C-order copy.  A view of a
+    writable `a` is writable (it is `a`'s memory)."""
     if fix == 2:
         return np.array(a, order="C", copy=True)
     cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(a)
