@@ -13,7 +13,6 @@ cdef object out_target(object out, tuple shape, object dtype, str name, tuple in
                        tuple names, bint in_place)
 cdef object finish_target(object y, object out)
 cdef cnp.ndarray walkable_fixed(cnp.ndarray a, int fix)
-cdef int write_back(cnp.ndarray y, cnp.ndarray out) except -1
 
 cdef enum Reduction:
     RED_NONE = 0

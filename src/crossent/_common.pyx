@@ -168,13 +168,6 @@ cdef cnp.ndarray walkable_fixed(cnp.ndarray a, int fix):
     return as_strided(a, strides=strides, writeable=bool(a.flags.writeable))
 
 
-cdef int write_back(cnp.ndarray y, cnp.ndarray out) except -1:
-    """After a kernel wrote `y = walkable(out)`: copy it into `out` where it is a copy."""
-    if layout_fix(out) == 2:
-        np.copyto(out, y)
-    return 0
-
-
 cdef cnp.ndarray astype_compact(cnp.ndarray a, object dtype):
     """a.astype(dtype), converting a broadcast (stride-0) array once per distinct element
     and broadcasting the result again (read-only), not into a full-size copy."""

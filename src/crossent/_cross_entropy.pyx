@@ -1099,10 +1099,6 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
     cdef bint is_f32 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT
     cdef Py_ssize_t n
     cdef double divisor, total, value
-    if elem_strides(x, st[0]) < 0:
-        x = np.ascontiguousarray(x)
-    if elem_strides(t, st[1]) < 0:
-        t = np.ascontiguousarray(t)
     cdef cnp.ndarray t0 = t
     xshape = (<object>x).shape
     bshape = xshape
@@ -1117,14 +1113,13 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
     for i in range(EW_NOP):
         for d in range(nd):
             st[i][d] = 0
-    elem_strides(x, st[0])
-    elem_strides(t, st[1])
-    if wv is not None and elem_strides(wv, st[2]) < 0:
-        wv = np.ascontiguousarray(wv)
-        elem_strides(wv, st[2])
-    if pw is not None and elem_strides(pw, st[3]) < 0:
-        pw = np.ascontiguousarray(pw)
-        elem_strides(pw, st[3])
+    # every array arrives walkable (float_input, as_float_array, broadcast_side)
+    fill_strides(x, st[0])
+    fill_strides(t, st[1])
+    if wv is not None:
+        fill_strides(wv, st[2])
+    if pw is not None:
+        fill_strides(pw, st[3])
     cdef cnp.ndarray out = None
     cdef cnp.ndarray g = None
     # the caller's buffers: the kernels may read an element again after writing it

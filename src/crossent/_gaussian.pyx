@@ -45,8 +45,8 @@ from crossent._csrc_gauss cimport (
     CX_GK_BCE, CX_GF_NEGATIVE, CX_GF_RANGE_INPUT, CX_GF_RANGE_TARGET,
 )
 from crossent._common cimport (
-    resolve_threads, as_float_array, walkable, out_target, finish_target, check_disjoint,
-    parse_bool, parse_real, parse_reduction,
+    resolve_threads, as_float_array, out_target, finish_target, check_disjoint,
+    parse_bool, parse_real, parse_reduction, check_buffers, RED_NONE, RED_SUM,
 )
 from crossent._dispatch cimport gauss_table
 
@@ -536,13 +536,9 @@ cdef str check_reduction(object reduction):
     return _REDUCTIONS[parse_reduction(reduction, False)]
 
 
-cdef object element_aligned(object a):
-    """`a` in a layout walked by element strides (as_float_array's arrays already are)."""
-    return walkable(a)
-
-
 cdef object side_array(object x, str name, object dtype):
-    return element_aligned(as_float_array(x, name, dtype))
+    """A side argument in the computation dtype (walkable: see as_float_array)."""
+    return as_float_array(x, name, dtype)
 
 
 cdef object empty_like_layout(tuple shape, object dtype, list candidates):
@@ -593,9 +589,7 @@ cdef object loss_target(object out, str reduction, tuple shape, object dtype, tu
     None (see _common.out_target)."""
     if out is None:
         return None
-    if reduction != "none":
-        raise ValueError(f"out is the loss array of reduction='none', got "
-                         f"reduction={reduction!r}")
+    check_buffers(RED_NONE if reduction == "none" else RED_SUM, True, out, None)
     return out_target(out, shape, dtype, "out", inputs, names, in_place)
 
 
@@ -607,8 +601,7 @@ cdef tuple grad_targets(object grad_out, bint return_grad, list shapes, object d
     cdef int k, j, ng = len(shapes)
     if grad_out is None:
         return (None,) * ng
-    if not return_grad:
-        raise ValueError("grad_out is only used with return_grad=True")
+    check_buffers(RED_NONE, return_grad, None, grad_out)
     if ng == 1:
         bufs, gnames = (grad_out,), ("grad_out",)
     else:
@@ -647,7 +640,7 @@ cdef void init_prm(cx_gauss_prm *P, int kind, bint grad, str reduction, Py_ssize
 cdef tuple broadcast_pair(object input, object target):
     """input and target as arrays of input's dtype, and their broadcast shape (NumPy
     rules, as torch 2.13 broadcasts them)."""
-    x = element_aligned(as_float_array(input, "input"))
+    x = <object>as_float_array(input, "input")
     dtype = x.dtype
     t = side_array(target, "target", dtype)
     if t.shape == x.shape:
@@ -1148,7 +1141,7 @@ def binary_cross_entropy(input, target, *, weight=None, reduction="mean", return
     """
     reduction = check_reduction(reduction)
     return_grad = parse_bool(return_grad, "return_grad")
-    x = element_aligned(as_float_array(input, "input"))
+    x = <object>as_float_array(input, "input")
     dtype = x.dtype
     t = side_array(target, "target", dtype)
     if t.shape != x.shape:
@@ -1516,7 +1509,7 @@ def gaussian_nll(input, target, var=None, *, log_var=None, std=None, reduction="
     if len(given) > 1:
         raise ValueError("give at most one of var, log_var and std, got "
                          + ", ".join(name for name, _ in given))
-    x0 = element_aligned(as_float_array(input, "input"))
+    x0 = <object>as_float_array(input, "input")
     dtype = x0.dtype
     t0 = side_array(target, "target", dtype)
     arrays = [x0, t0]

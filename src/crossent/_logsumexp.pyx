@@ -17,7 +17,7 @@ from crossent._plan cimport (
 )
 from crossent._common cimport (
     resolve_threads, as_array_arg, as_float_array, normalize_axes, check_out, check_overlap,
-    walkable, write_back,
+    walkable, finish_target,
 )
 
 cnp.import_array()
@@ -332,8 +332,7 @@ cdef object reduce_lse(cnp.ndarray x, object x0, tuple axes, bint keepdims, obje
         else:
             run_any(&p, OP_LSE, xw, y, resolve_threads(n_threads, xw.size), rep)
     if out is not None:
-        write_back(tw, target)
-        return target  # as NumPy: out itself, even 0-d
+        return finish_target(tw, target)  # as NumPy: out itself, even 0-d
     res = y if keepdims else y.reshape(final_shape)
     return res if res.ndim else res[()]
 
@@ -600,8 +599,7 @@ cdef object elementwise_lse(Op op, object x_in, object axis, object out, object 
     elif p.path != PATH_EMPTY:
         run_any(&p, op, x, y, nt)
     if target is not None:
-        write_back(y.reshape((<object>target).shape), target)
-        return target  # as NumPy: out itself, even 0-d
+        return finish_target(y.reshape((<object>target).shape), target)  # out itself
     return y[0] if scalar else y
 
 
