@@ -2,9 +2,9 @@
 """The cross-entropy family: cross_entropy, nll_loss,
 binary_cross_entropy_with_logits and kl_div -- OpenMP drivers and fronts.
 
-Class-axis losses (cross_entropy, nll_loss) walk the input as outer dims x
-one class axis, by strides (any class axis, no copy), with two paths chosen
-from the shape and strides alone:
+Class-axis losses (cross_entropy, nll_loss) walk the input (through the one
+walker, ``_walk``) as kept dims x one class axis, by strides (any class axis,
+no copy), with two paths chosen from the shape and strides alone:
 
 * rows: the class axis is the short-stride one (or the rows are long): a task
   is a block of rows, each row handled by the csrc row kernel (one read of
@@ -22,7 +22,8 @@ For "mean" over class indices that factor is 1 / (sum of the weights of the
 non-ignored labels), so a label pass (validation and weight sum, the same
 task split) runs first; otherwise labels are validated inside the main pass.
 Elementwise losses (binary_cross_entropy_with_logits, kl_div) walk broadcast
-strided operands in runs of EW_RUN elements, one partial sum per run.
+strided operands as one row in groups of EW_RUN elements, one partial sum per
+group.
 
 Every task leaves a partial (pairwise sum of its row losses and of its label
 weights); partials are combined pairwise in task order.  The tasks depend on
@@ -31,13 +32,16 @@ the shape alone, so every n_threads gives bitwise the same result.
 import numpy as np
 cimport numpy as cnp
 from cython cimport floating
-from cython.parallel cimport prange
-from libc.stdlib cimport malloc, free
 from libc.math cimport INFINITY, isinf
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 
 from crossent._csrc cimport CX_TILE_W
-from crossent._csrc_ce cimport cx_ce_table, cx_pairwise_sum
+from crossent._csrc_ce cimport cx_ce_table, cx_pairwise_sum, cx_psum, cx_psum_init, cx_psum_push, cx_psum_result
+from crossent._walk cimport (
+    Walk, WalkRules, Parts, MAXD, MAXOP, WALK_ACROSS, task_fn, build_walk, run_tasks,
+    row_offsets, tile_offsets, task_range, span_offsets, red_stride,
+    parts_init, parts_free, parts_sum, parts_flags,
+)
 from crossent._dispatch cimport ce_table
 from crossent._common cimport (
     resolve_threads, as_array_arg, as_float_array, walkable, out_target, finish_target,
@@ -51,122 +55,30 @@ cdef cx_ce_table T = ce_table()[0]
 
 
 cdef enum:
-    MAXD = 64
     NOP = 4             # operands: 0 input, 1 target, 2 grad, 3 per-row loss
     SHORT_ROW = 32      # rows shorter than this go across rows
     ROW_TASK = 8192     # elements per task on the row path (shape-derived)
     MAX_RPT = 256       # rows per task at most
-    STACK_TASKS = 64    # partials kept on the stack up to this many tasks
     EW_NOP = 6          # elementwise operands
     EW_RUN = 8192       # elements per elementwise task
+
+# the class losses: many rows per task, short or strided rows side by side; nll_loss
+# (one element per row) MAX_RPT rows per task, never across
+cdef WalkRules CLASS_RULES = {"task_len": ROW_TASK, "max_rpt": MAX_RPT, "group_len": 0,
+                              "tile": CX_TILE_W, "across_short": SHORT_ROW,
+                              "across_width": 2, "across_len": 0, "nkey": 1}
+cdef WalkRules NLL_RULES = {"task_len": 1 << 60, "max_rpt": MAX_RPT, "group_len": 0,
+                            "tile": 0, "across_short": 0, "across_width": 0,
+                            "across_len": 0, "nkey": 1}
+# BCE with logits and kl_div: the whole array one row, in groups of EW_RUN elements
+cdef WalkRules ELEMENTWISE_RULES = {"task_len": EW_RUN, "max_rpt": 1, "group_len": EW_RUN,
+                                    "tile": 0, "across_short": 0, "across_width": 0,
+                                    "across_len": 0, "nkey": 1}
 
 cdef enum Op:
     OP_CE = 0           # cross_entropy, class indices
     OP_CE_PROB = 1      # cross_entropy, class probabilities
     OP_NLL = 2          # nll_loss
-
-cdef enum Path:
-    PATH_EMPTY = 0
-    PATH_ROWS = 1
-    PATH_ACROSS = 2
-
-# ================================================================== walking ===
-
-cdef struct Walk:
-    int nd                          # outer dims (size-1 dropped, merged, last = shortest stride)
-    Py_ssize_t shape[MAXD]
-    Py_ssize_t st[NOP][MAXD]        # element strides per operand
-    Py_ssize_t n                    # classes
-    Py_ssize_t cs[NOP]              # class-axis stride per operand (0: a per-row operand)
-    Py_ssize_t rows
-    Py_ssize_t rpt                  # rows per task (PATH_ROWS)
-    Py_ssize_t wtiles               # tiles along the last outer dim (PATH_ACROSS)
-    Py_ssize_t ntasks
-    Path path
-
-
-cdef inline Py_ssize_t iabs(Py_ssize_t v) noexcept nogil:
-    return -v if v < 0 else v
-
-
-cdef int build_walk(Walk *w, int nd, const cnp.npy_intp *shape, int k,
-                    Py_ssize_t (*st)[MAXD], bint across_ok, Py_ssize_t rpt_fixed) noexcept:
-    """Outer dims of an nd-dim shape around the class axis k, operands' element
-    strides st[op][d] (0 for absent operands and for per-row operands on k)."""
-    cdef int outer[MAXD]
-    cdef int no = 0, i, j, d, op, t
-    cdef bint merge
-    w.n = shape[k]
-    w.rows = 1
-    for op in range(NOP):
-        w.cs[op] = st[op][k]
-    for d in range(nd):
-        if d == k:
-            continue
-        w.rows *= shape[d]
-        if shape[d] > 1:
-            outer[no] = d
-            no += 1
-    # largest |input stride| first (stable), so the last dim suits tiles
-    for i in range(1, no):
-        t = outer[i]
-        j = i - 1
-        while j >= 0 and iabs(st[0][outer[j]]) < iabs(st[0][t]):
-            outer[j + 1] = outer[j]
-            j -= 1
-        outer[j + 1] = t
-    w.nd = 0
-    for i in range(no):
-        d = outer[i]
-        merge = w.nd > 0
-        if merge:
-            for op in range(NOP):
-                if w.st[op][w.nd - 1] != st[op][d] * shape[d]:
-                    merge = False
-                    break
-        if merge:
-            w.shape[w.nd - 1] *= shape[d]
-            for op in range(NOP):
-                w.st[op][w.nd - 1] = st[op][d]
-        else:
-            w.shape[w.nd] = shape[d]
-            for op in range(NOP):
-                w.st[op][w.nd] = st[op][d]
-            w.nd += 1
-    w.rpt = 1
-    w.wtiles = 1
-    if w.rows == 0 or w.n == 0:
-        w.path = PATH_EMPTY
-        w.ntasks = 0
-        return 0
-    if across_ok and w.nd >= 1:
-        t = w.nd - 1
-        if w.shape[t] >= 2 and (w.n < SHORT_ROW or iabs(w.cs[0]) > iabs(w.st[0][t])):
-            w.path = PATH_ACROSS
-            w.wtiles = (w.shape[t] + CX_TILE_W - 1) // CX_TILE_W
-            w.ntasks = (w.rows // w.shape[t]) * w.wtiles
-            return 0
-    w.path = PATH_ROWS
-    if rpt_fixed > 0:
-        w.rpt = rpt_fixed
-    else:
-        w.rpt = max(1, min(<Py_ssize_t>MAX_RPT, <Py_ssize_t>ROW_TASK // w.n))
-    w.ntasks = (w.rows + w.rpt - 1) // w.rpt
-    return 0
-
-
-cdef inline void row_offsets(const Walk *w, Py_ssize_t r, int ndims, Py_ssize_t *off) noexcept nogil:
-    """Element offsets of every operand at flat outer index r (first ndims dims)."""
-    cdef int d, op
-    cdef Py_ssize_t i
-    for op in range(NOP):
-        off[op] = 0
-    for d in range(ndims - 1, -1, -1):
-        i = r % w.shape[d]
-        r = r // w.shape[d]
-        for op in range(NOP):
-            off[op] += i * w.st[op][d]
-
 
 cdef int elem_strides(cnp.ndarray a, Py_ssize_t *out) noexcept:
     """Strides of a in elements; -1 if one is not a multiple of the item size."""
@@ -244,6 +156,7 @@ cdef int label_kind(cnp.ndarray t) noexcept:
 # ========================================================== class-axis kernels ===
 
 cdef struct Args:
+    bint f32
     const void *x
     const void *tgt             # labels (OP_CE, OP_NLL) or probabilities (OP_CE_PROB)
     void *g                     # gradient, or NULL
@@ -272,7 +185,7 @@ cdef void task_rows(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) 
     cdef Py_ssize_t r0 = t * w.rpt
     cdef Py_ssize_t r1 = min(r0 + w.rpt, w.rows)
     cdef Py_ssize_t r, y, i, n = w.n
-    cdef Py_ssize_t off[NOP]
+    cdef Py_ssize_t off[MAXOP]
     cdef double lbuf[MAX_RPT]
     cdef double wbuf[MAX_RPT]
     cdef int bad = 0
@@ -283,16 +196,16 @@ cdef void task_rows(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) 
     cdef floating *gr
     cdef double wy, loss
     for r in range(r0, r1):
-        row_offsets(w, r, w.nd, off)
+        row_offsets(w, r, off)
         gr = g + off[2] if g != NULL else NULL
         if a.op == OP_CE_PROB:
             wy = 0.0
             if floating is float:
-                loss = T.ce_prob_row_f32(x + off[0], n, w.cs[0], <const float *>a.tgt + off[1],
-                                         w.cs[1], cw, a.eps, gr, w.cs[2], a.gscale)
+                loss = T.ce_prob_row_f32(x + off[0], n, red_stride(w, 0), <const float *>a.tgt + off[1],
+                                         red_stride(w, 1), cw, a.eps, gr, red_stride(w, 2), a.gscale)
             else:
-                loss = T.ce_prob_row_f64(x + off[0], n, w.cs[0], <const double *>a.tgt + off[1],
-                                         w.cs[1], cw, a.eps, gr, w.cs[2], a.gscale)
+                loss = T.ce_prob_row_f64(x + off[0], n, red_stride(w, 0), <const double *>a.tgt + off[1],
+                                         red_stride(w, 1), cw, a.eps, gr, red_stride(w, 2), a.gscale)
         else:
             y = read_label(a.tgt, off[1], a.kind, n, a.has_ignore, a.ignore)
             if y < 0:
@@ -301,19 +214,19 @@ cdef void task_rows(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) 
                 wy = 0.0
                 if gr != NULL and a.op == OP_CE:
                     for i in range(n):
-                        gr[i * w.cs[2]] = 0
+                        gr[i * red_stride(w, 2)] = 0
             else:
                 wy = <double>cw[y] if cw != NULL else 1.0
                 if a.op == OP_NLL:
-                    loss = nll_value(wy, <double>x[off[0] + y * w.cs[0]])
+                    loss = nll_value(wy, <double>x[off[0] + y * red_stride(w, 0)])
                     if gr != NULL:
-                        gr[y * w.cs[2]] = <floating>(-wy * a.gscale)
+                        gr[y * red_stride(w, 2)] = <floating>(-wy * a.gscale)
                 elif floating is float:
-                    loss = T.ce_row_f32(x + off[0], n, w.cs[0], y, cw, a.wsum, a.eps, gr,
-                                        w.cs[2], a.gscale)
+                    loss = T.ce_row_f32(x + off[0], n, red_stride(w, 0), y, cw, a.wsum, a.eps, gr,
+                                        red_stride(w, 2), a.gscale)
                 else:
-                    loss = T.ce_row_f64(x + off[0], n, w.cs[0], y, cw, a.wsum, a.eps, gr,
-                                        w.cs[2], a.gscale)
+                    loss = T.ce_row_f64(x + off[0], n, red_stride(w, 0), y, cw, a.wsum, a.eps, gr,
+                                        red_stride(w, 2), a.gscale)
         if lo != NULL:
             lo[off[3]] = <floating>loss
         lbuf[r - r0] = loss
@@ -324,35 +237,32 @@ cdef void task_rows(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) 
 
 
 cdef void task_across(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
-    cdef int last = w.nd - 1
-    cdef Py_ssize_t off[NOP]
+    cdef int last = w.nk - 1
+    cdef Py_ssize_t off[MAXOP]
     cdef Py_ssize_t ys[CX_TILE_W]
     cdef double loss[CX_TILE_W]
     cdef double wb[CX_TILE_W]
-    cdef Py_ssize_t j, j0, nr, y, n = w.n, op
+    cdef Py_ssize_t j, f0, f1, nr, y, n = w.n
     cdef int bad = 0
     cdef const floating *x = <const floating *>a.x
     cdef const floating *cw = <const floating *>a.cw
     cdef floating *g = <floating *>a.g
     cdef floating *lo = <floating *>a.lout
     cdef floating *gr
-    row_offsets(w, t // w.wtiles, last, off)
-    j0 = (t % w.wtiles) * CX_TILE_W
-    nr = min(<Py_ssize_t>CX_TILE_W, w.shape[last] - j0)
-    for op in range(NOP):
-        off[op] += j0 * w.st[op][last]
+    nr = tile_offsets(w, t, off, &f0, &f1)
+    loss[0] = 0.0  # (the kernels fill loss[0:nr]; this keeps gcc's flow analysis quiet)
     gr = g + off[2] if g != NULL else NULL
     if a.op == OP_CE_PROB:
         for j in range(nr):
             wb[j] = 0.0
         if floating is float:
-            T.ce_prob_cols_f32(x + off[0], n, w.cs[0], nr, w.st[0][last],
-                               <const float *>a.tgt + off[1], w.cs[1], w.st[1][last], cw, a.eps,
-                               loss, gr, w.cs[2], w.st[2][last], a.gscale)
+            T.ce_prob_cols_f32(x + off[0], n, red_stride(w, 0), nr, w.st[0][last],
+                               <const float *>a.tgt + off[1], red_stride(w, 1), w.st[1][last], cw, a.eps,
+                               loss, gr, red_stride(w, 2), w.st[2][last], a.gscale)
         else:
-            T.ce_prob_cols_f64(x + off[0], n, w.cs[0], nr, w.st[0][last],
-                               <const double *>a.tgt + off[1], w.cs[1], w.st[1][last], cw, a.eps,
-                               loss, gr, w.cs[2], w.st[2][last], a.gscale)
+            T.ce_prob_cols_f64(x + off[0], n, red_stride(w, 0), nr, w.st[0][last],
+                               <const double *>a.tgt + off[1], red_stride(w, 1), w.st[1][last], cw, a.eps,
+                               loss, gr, red_stride(w, 2), w.st[2][last], a.gscale)
     else:
         for j in range(nr):
             y = read_label(a.tgt, off[1] + j * w.st[1][last], a.kind, n, a.has_ignore, a.ignore)
@@ -363,17 +273,17 @@ cdef void task_across(const Walk *w, const Args *a, Py_ssize_t t, floating dummy
             for j in range(nr):
                 y = ys[j]
                 if y >= 0:
-                    loss[j] = nll_value(wb[j], <double>x[off[0] + y * w.cs[0] + j * w.st[0][last]])
+                    loss[j] = nll_value(wb[j], <double>x[off[0] + y * red_stride(w, 0) + j * w.st[0][last]])
                     if gr != NULL:
-                        gr[y * w.cs[2] + j * w.st[2][last]] = <floating>(-wb[j] * a.gscale)
+                        gr[y * red_stride(w, 2) + j * w.st[2][last]] = <floating>(-wb[j] * a.gscale)
                 else:
                     loss[j] = 0.0
         elif floating is float:
-            T.ce_cols_f32(x + off[0], n, w.cs[0], nr, w.st[0][last], ys, cw, a.wsum, a.eps,
-                          loss, gr, w.cs[2], w.st[2][last], a.gscale)
+            T.ce_cols_f32(x + off[0], n, red_stride(w, 0), nr, w.st[0][last], ys, cw, a.wsum, a.eps,
+                          loss, gr, red_stride(w, 2), w.st[2][last], a.gscale)
         else:
-            T.ce_cols_f64(x + off[0], n, w.cs[0], nr, w.st[0][last], ys, cw, a.wsum, a.eps,
-                          loss, gr, w.cs[2], w.st[2][last], a.gscale)
+            T.ce_cols_f64(x + off[0], n, red_stride(w, 0), nr, w.st[0][last], ys, cw, a.wsum, a.eps,
+                          loss, gr, red_stride(w, 2), w.st[2][last], a.gscale)
     if lo != NULL:
         for j in range(nr):
             lo[off[3] + j * w.st[3][last]] = <floating>loss[j]
@@ -385,16 +295,13 @@ cdef void task_across(const Walk *w, const Args *a, Py_ssize_t t, floating dummy
 cdef void task_labels(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
     """The label pass alone (validation and weight sum), tasks as the main pass:
     the same partials, so the divisor is bitwise the one the main pass finds."""
-    cdef Py_ssize_t off[NOP]
+    cdef Py_ssize_t off[MAXOP]
     cdef double wb[MAX_RPT]
-    cdef Py_ssize_t r, r0, r1, j, j0, nr, y, cnt = 0
-    cdef int bad = 0, last = w.nd - 1
+    cdef Py_ssize_t r, r0, r1, j, f0, f1, nr, y, cnt = 0
+    cdef int bad = 0, last = w.nk - 1
     cdef const floating *cw = <const floating *>a.cw
-    if w.path == PATH_ACROSS:
-        row_offsets(w, t // w.wtiles, last, off)
-        j0 = (t % w.wtiles) * CX_TILE_W
-        nr = min(<Py_ssize_t>CX_TILE_W, w.shape[last] - j0)
-        off[1] += j0 * w.st[1][last]
+    if w.path == WALK_ACROSS:
+        nr = tile_offsets(w, t, off, &f0, &f1)
         for j in range(nr):
             y = read_label(a.tgt, off[1] + j * w.st[1][last], a.kind, w.n, a.has_ignore, a.ignore)
             bad |= y == -2
@@ -404,7 +311,7 @@ cdef void task_labels(const Walk *w, const Args *a, Py_ssize_t t, floating dummy
         r0 = t * w.rpt
         r1 = min(r0 + w.rpt, w.rows)
         for r in range(r0, r1):
-            row_offsets(w, r, w.nd, off)
+            row_offsets(w, r, off)
             y = read_label(a.tgt, off[1], a.kind, w.n, a.has_ignore, a.ignore)
             bad |= y == -2
             wb[r - r0] = (<double>cw[y] if cw != NULL else 1.0) if y >= 0 else 0.0
@@ -413,104 +320,37 @@ cdef void task_labels(const Walk *w, const Args *a, Py_ssize_t t, floating dummy
     a.part_bad[t] = bad
 
 
-cdef int run_class(const Walk *w, Args *a, int nthreads, bint labels_only,
-                   floating dummy) except -1 nogil:
-    cdef Py_ssize_t t
-    if labels_only:
-        if nthreads == 1:
-            for t in range(w.ntasks):
-                task_labels(w, a, t, dummy)
-        else:
-            for t in prange(w.ntasks, num_threads=nthreads, schedule="static"):
-                task_labels(w, a, t, dummy)
-        return 0
-    if w.path == PATH_ROWS:
-        if nthreads == 1:
-            for t in range(w.ntasks):
-                task_rows(w, a, t, dummy)
-        else:
-            for t in prange(w.ntasks, num_threads=nthreads, schedule="static"):
-                task_rows(w, a, t, dummy)
-    elif w.path == PATH_ACROSS:
-        if nthreads == 1:
-            for t in range(w.ntasks):
-                task_across(w, a, t, dummy)
-        else:
-            for t in prange(w.ntasks, num_threads=nthreads, schedule="static"):
-                task_across(w, a, t, dummy)
-    return 0
-
-
-cdef int run_class_any(const Walk *w, Args *a, int nthreads, bint labels_only,
-                       bint is_f32) except -1:
-    cdef float d32 = 0
-    cdef double d64 = 0
-    if is_f32:
-        with nogil:
-            run_class(w, a, nthreads, labels_only, d32)
+cdef void run_rows(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    if (<Args *>a).f32:
+        task_rows(w, <Args *>a, t, <float>0)
     else:
-        with nogil:
-            run_class(w, a, nthreads, labels_only, d64)
+        task_rows(w, <Args *>a, t, <double>0)
+
+
+cdef void run_across(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    if (<Args *>a).f32:
+        task_across(w, <Args *>a, t, <float>0)
+    else:
+        task_across(w, <Args *>a, t, <double>0)
+
+
+cdef void run_labels(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    if (<Args *>a).f32:
+        task_labels(w, <Args *>a, t, <float>0)
+    else:
+        task_labels(w, <Args *>a, t, <double>0)
+
+
+cdef int run_class(const Walk *w, Args *a, int nthreads, bint labels_only) except -1:
+    """One walk of the class-axis kernel (or of the label pass alone), GIL released."""
+    cdef task_fn fn = run_labels if labels_only else (
+        run_across if w.path == WALK_ACROSS else run_rows)
+    with nogil:
+        run_tasks(w, fn, a, nthreads, False)
     return 0
 
 
 # ================================================================ elementwise ===
-
-cdef struct EWalk:
-    int nd
-    Py_ssize_t shape[MAXD]
-    Py_ssize_t st[EW_NOP][MAXD]     # 0 input, 1 target, 2 weight, 3 pos_weight, 4 out, 5 grad
-    Py_ssize_t runs                 # tasks per innermost line
-    Py_ssize_t ntasks
-
-
-cdef int build_ewalk(EWalk *w, int nd, const cnp.npy_intp *shape,
-                     Py_ssize_t (*st)[MAXD]) noexcept:
-    """Dims of the broadcast shape, sorted by |input stride| (largest first),
-    size-1 dims dropped, neighbours merged where every operand chains."""
-    cdef int dims[MAXD]
-    cdef int no = 0, i, j, d, op, t
-    cdef bint merge
-    cdef Py_ssize_t size = 1
-    for d in range(nd):
-        size *= shape[d]
-        if shape[d] > 1:
-            dims[no] = d
-            no += 1
-    for i in range(1, no):
-        t = dims[i]
-        j = i - 1
-        while j >= 0 and iabs(st[0][dims[j]]) < iabs(st[0][t]):
-            dims[j + 1] = dims[j]
-            j -= 1
-        dims[j + 1] = t
-    w.nd = 0
-    for i in range(no):
-        d = dims[i]
-        merge = w.nd > 0
-        if merge:
-            for op in range(EW_NOP):
-                if w.st[op][w.nd - 1] != st[op][d] * shape[d]:
-                    merge = False
-                    break
-        if merge:
-            w.shape[w.nd - 1] *= shape[d]
-            for op in range(EW_NOP):
-                w.st[op][w.nd - 1] = st[op][d]
-        else:
-            w.shape[w.nd] = shape[d]
-            for op in range(EW_NOP):
-                w.st[op][w.nd] = st[op][d]
-            w.nd += 1
-    if w.nd == 0:  # one element
-        w.nd = 1
-        w.shape[0] = 1
-        for op in range(EW_NOP):
-            w.st[op][0] = 0
-    w.runs = (w.shape[w.nd - 1] + EW_RUN - 1) // EW_RUN
-    w.ntasks = 0 if size == 0 else w.runs * (size // w.shape[w.nd - 1])
-    return 0
-
 
 cdef struct EArgs:
     const void *x
@@ -523,80 +363,74 @@ cdef struct EArgs:
     double lscale
     int log_target
     bint kl                     # kl_div (else BCE)
-    double *part                # per task
+    bint f32
+    Parts *parts                # per task: the loss sum
 
 
-cdef void task_elementwise(const EWalk *w, const EArgs *a, Py_ssize_t t,
+cdef void task_elementwise(const Walk *w, const EArgs *a, Py_ssize_t t,
                            floating dummy) noexcept nogil:
-    cdef Py_ssize_t off[EW_NOP]
-    cdef int d, op, last = w.nd - 1
-    cdef Py_ssize_t i, r = t // w.runs, start = (t % w.runs) * EW_RUN
-    cdef Py_ssize_t n = min(<Py_ssize_t>EW_RUN, w.shape[last] - start)
-    for op in range(EW_NOP):
-        off[op] = start * w.st[op][last]
-    for d in range(last - 1, -1, -1):
-        i = r % w.shape[d]
-        r = r // w.shape[d]
-        for op in range(EW_NOP):
-            off[op] += i * w.st[op][d]
-    cdef const floating *x = <const floating *>a.x + off[0]
-    cdef const floating *tg = <const floating *>a.t + off[1]
-    cdef const floating *wt = <const floating *>a.w + off[2] if a.w != NULL else NULL
-    cdef const floating *pw = <const floating *>a.pw + off[3] if a.pw != NULL else NULL
-    cdef floating *out = <floating *>a.out + off[4] if a.out != NULL else NULL
-    cdef floating *g = <floating *>a.g + off[5] if a.g != NULL else NULL
-    if a.kl:
-        if floating is float:
-            a.part[t] = T.kl_div_f32(x, w.st[0][last], tg, w.st[1][last], a.log_target,
-                                     out, w.st[4][last], g, w.st[5][last], a.gscale, a.lscale, n)
+    cdef Py_ssize_t base[MAXOP]
+    cdef Py_ssize_t off[MAXOP]
+    cdef Py_ssize_t f, f1, m
+    cdef int last = w.nd - 1
+    cdef const floating *x
+    cdef const floating *tg
+    cdef const floating *wt
+    cdef const floating *pw
+    cdef floating *out
+    cdef floating *g
+    cdef cx_psum acc
+    cx_psum_init(&acc)
+    task_range(w, t, base, &f, &f1)
+    while f < f1:
+        m = span_offsets(w, base, f, f1, off)
+        x = <const floating *>a.x + off[0]
+        tg = <const floating *>a.t + off[1]
+        wt = <const floating *>a.w + off[2] if a.w != NULL else NULL
+        pw = <const floating *>a.pw + off[3] if a.pw != NULL else NULL
+        out = <floating *>a.out + off[4] if a.out != NULL else NULL
+        g = <floating *>a.g + off[5] if a.g != NULL else NULL
+        if a.kl:
+            if floating is float:
+                cx_psum_push(&acc, T.kl_div_f32(x, w.st[0][last], tg, w.st[1][last], a.log_target,
+                                                out, w.st[4][last], g, w.st[5][last], a.gscale,
+                                                a.lscale, m))
+            else:
+                cx_psum_push(&acc, T.kl_div_f64(x, w.st[0][last], tg, w.st[1][last], a.log_target,
+                                                out, w.st[4][last], g, w.st[5][last], a.gscale,
+                                                a.lscale, m))
+        elif floating is float:
+            cx_psum_push(&acc, T.bce_f32(x, w.st[0][last], tg, w.st[1][last], wt, w.st[2][last],
+                                         pw, w.st[3][last], out, w.st[4][last], g, w.st[5][last],
+                                         a.gscale, a.lscale, m))
         else:
-            a.part[t] = T.kl_div_f64(x, w.st[0][last], tg, w.st[1][last], a.log_target,
-                                     out, w.st[4][last], g, w.st[5][last], a.gscale, a.lscale, n)
+            cx_psum_push(&acc, T.bce_f64(x, w.st[0][last], tg, w.st[1][last], wt, w.st[2][last],
+                                         pw, w.st[3][last], out, w.st[4][last], g, w.st[5][last],
+                                         a.gscale, a.lscale, m))
+        f += m
+    a.parts.d[t] = cx_psum_result(&acc)
+
+
+cdef void run_elementwise(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    if (<EArgs *>a).f32:
+        task_elementwise(w, <EArgs *>a, t, <float>0)
     else:
-        if floating is float:
-            a.part[t] = T.bce_f32(x, w.st[0][last], tg, w.st[1][last], wt, w.st[2][last],
-                                  pw, w.st[3][last], out, w.st[4][last], g, w.st[5][last],
-                                  a.gscale, a.lscale, n)
-        else:
-            a.part[t] = T.bce_f64(x, w.st[0][last], tg, w.st[1][last], wt, w.st[2][last],
-                                  pw, w.st[3][last], out, w.st[4][last], g, w.st[5][last],
-                                  a.gscale, a.lscale, n)
+        task_elementwise(w, <EArgs *>a, t, <double>0)
 
 
-cdef int run_elementwise(const EWalk *w, EArgs *a, int nthreads, floating dummy) except -1 nogil:
-    cdef Py_ssize_t t
-    if nthreads == 1:
-        for t in range(w.ntasks):
-            task_elementwise(w, a, t, dummy)
-    else:
-        for t in prange(w.ntasks, num_threads=nthreads, schedule="static"):
-            task_elementwise(w, a, t, dummy)
-    return 0
-
-
-cdef double elementwise_total(const EWalk *w, EArgs *a, int nthreads, bint is_f32) except? -1:
+cdef double elementwise_total(const Walk *w, EArgs *a, int nthreads) except? -1:
     """Run the elementwise kernel; the pairwise sum of the task partials."""
-    cdef double stack_part[STACK_TASKS]
+    cdef Parts parts
     cdef double total
-    cdef float d32 = 0
-    cdef double d64 = 0
-    a.part = stack_part
-    if w.ntasks > STACK_TASKS:
-        a.part = <double *>malloc(w.ntasks * sizeof(double))
-        if a.part == NULL:
-            raise MemoryError()
+    parts_init(&parts, w.ntasks, 1)
+    a.parts = &parts
     try:
-        if is_f32:
-            with nogil:
-                run_elementwise(w, a, nthreads, d32)
-        else:
-            with nogil:
-                run_elementwise(w, a, nthreads, d64)
-        total = cx_pairwise_sum(a.part, w.ntasks)
+        with nogil:
+            run_tasks(w, run_elementwise, a, nthreads, False)
+            total = parts_sum(&parts, 0)
     finally:
-        if a.part != stack_part:
-            free(a.part)
-        a.part = NULL
+        parts_free(&parts)
+        a.parts = NULL
     return total
 
 
@@ -682,14 +516,6 @@ cdef object label_error(cnp.ndarray t, Py_ssize_t n, object ignore_index):
     return LabelError(
         f"{where} = {int(value)} is not a class index: out of range [0, {n}) "
         f"and not ignore_index={ignore_index}")
-
-
-cdef int any_bad(const int *bad, Py_ssize_t n) noexcept:
-    cdef Py_ssize_t i
-    for i in range(n):
-        if bad[i]:
-            return 1
-    return 0
 
 
 cdef object class_loss(Op op, object input, object target, object weight, object ignore_index,
@@ -806,10 +632,15 @@ cdef object class_loss(Op op, object input, object target, object weight, object
                 st[3][d] = ts[d - (d > k)]
 
     cdef Walk w
-    build_walk(&w, nd, shape, k, st, op != OP_NLL, MAX_RPT if op == OP_NLL else 0)
+    cdef int is_red[MAXD]
+    for d in range(nd):
+        is_red[d] = d == k
+    build_walk(&w, nd, shape, NOP, <const Py_ssize_t (*)[MAXD]>st, is_red,
+               &NLL_RULES if op == OP_NLL else &CLASS_RULES)
     cdef int nthreads = resolve_threads(n_threads, w.rows if op == OP_NLL else cnp.PyArray_SIZE(x))
 
     cdef Args a
+    a.f32 = is_f32
     a.x = cnp.PyArray_DATA(x)
     a.tgt = cnp.PyArray_DATA(t)
     a.g = cnp.PyArray_DATA(g) if g is not None else NULL
@@ -823,40 +654,30 @@ cdef object class_loss(Op op, object input, object target, object weight, object
     a.ignore = ignore
     a.op = op
 
-    cdef double stack_loss[STACK_TASKS]
-    cdef double stack_w[STACK_TASKS]
-    cdef int stack_bad[STACK_TASKS]
+    cdef Parts parts
     cdef double total, wtotal, value
-    a.part_loss = stack_loss
-    a.part_w = stack_w
-    a.part_bad = stack_bad
-    if w.ntasks > STACK_TASKS:
-        a.part_loss = <double *>malloc(w.ntasks * sizeof(double))
-        a.part_w = <double *>malloc(w.ntasks * sizeof(double))
-        a.part_bad = <int *>malloc(w.ntasks * sizeof(int))
+    parts_init(&parts, w.ntasks, 2)
+    a.part_loss = parts.d
+    a.part_w = parts.d + w.ntasks
+    a.part_bad = parts.flags
     try:
-        if a.part_loss == NULL or a.part_w == NULL or a.part_bad == NULL:
-            raise MemoryError()
         if rg and red == RED_MEAN:
             if op == OP_CE_PROB:
                 a.gscale = 1.0 / w.rows if w.rows else INFINITY
             else:
                 # the divisor first: one pass over the labels
-                run_class_any(&w, &a, nthreads, True, is_f32)
-                if any_bad(a.part_bad, w.ntasks):
+                run_class(&w, &a, nthreads, True)
+                if parts_flags(&parts):
                     raise label_error(t, C, ignore_index)
-                wtotal = cx_pairwise_sum(a.part_w, w.ntasks)
+                wtotal = parts_sum(&parts, 1)
                 a.gscale = 1.0 / wtotal if wtotal != 0.0 else INFINITY
-        run_class_any(&w, &a, nthreads, False, is_f32)
-        if op != OP_CE_PROB and any_bad(a.part_bad, w.ntasks):
+        run_class(&w, &a, nthreads, False)
+        if op != OP_CE_PROB and parts_flags(&parts):
             raise label_error(t, C, ignore_index)
-        total = cx_pairwise_sum(a.part_loss, w.ntasks)
-        wtotal = cx_pairwise_sum(a.part_w, w.ntasks)
+        total = parts_sum(&parts, 0)
+        wtotal = parts_sum(&parts, 1)
     finally:
-        if a.part_loss != stack_loss:
-            free(a.part_loss)
-            free(a.part_w)
-            free(a.part_bad)
+        parts_free(&parts)
 
     if red == RED_NONE:
         loss = finish_target(lout, out) if out is not None else (
@@ -1153,8 +974,12 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
     else:
         divisor = 1.0
 
-    cdef EWalk w
-    build_ewalk(&w, nd, cnp.PyArray_DIMS(x), st)
+    cdef Walk w
+    cdef int is_red[MAXD]
+    for d in range(nd):
+        is_red[d] = 1
+    build_walk(&w, nd, cnp.PyArray_DIMS(x), EW_NOP, <const Py_ssize_t (*)[MAXD]>st, is_red,
+               &ELEMENTWISE_RULES)
     cdef int nthreads = resolve_threads(n_threads, n)
     cdef EArgs a
     a.x = cnp.PyArray_DATA(x)
@@ -1167,8 +992,9 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
     a.lscale = 1.0
     a.log_target = log_target
     a.kl = kl
-    a.part = NULL
-    total = elementwise_total(&w, &a, nthreads, is_f32)
+    a.f32 = is_f32
+    a.parts = NULL
+    total = elementwise_total(&w, &a, nthreads)
     if g is not None and bshape != xshape:
         g = sum_to_shape(g, xshape)
     if grad_buf is not None:
@@ -1188,7 +1014,7 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
             a.out = NULL
             a.g = NULL
             a.lscale = 1.0 / divisor
-            value = elementwise_total(&w, &a, nthreads, is_f32)
+            value = elementwise_total(&w, &a, nthreads)
     return as_scalar(value, is_f32), grad
 
 

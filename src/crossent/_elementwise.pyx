@@ -3,7 +3,10 @@
 import numpy as np
 cimport numpy as cnp
 from cython cimport floating
-from cython.parallel cimport prange
+from crossent._walk cimport (
+    Walk, WalkRules, MAXD, MAXOP, build_walk, operand_strides, run_tasks, task_range,
+    span_offsets,
+)
 
 from crossent._csrc cimport cx_lse_table
 from crossent._dispatch cimport lse_table
@@ -16,121 +19,75 @@ cnp.import_array()
 cdef cx_lse_table T = lse_table()[0]
 
 cdef enum:
-    MAXD = 64
-    MAXOP = 4
-    RUN = 4096          # elements per task along the innermost dim
+    RUN = 4096          # elements per task
+
+# the whole array one row, in groups of RUN elements
+cdef WalkRules RULES = {"task_len": RUN, "max_rpt": 1, "group_len": RUN, "tile": 0,
+                        "across_short": 0, "across_width": 0, "across_len": 0, "nkey": 1}
 
 
-cdef struct Walk:
-    # operands 0..nop-1 (inputs then the output), broadcast to one shape
-    int nd, nop
-    Py_ssize_t shape[MAXD]
-    Py_ssize_t st[MAXOP][MAXD]   # element strides
-    Py_ssize_t runs              # tasks per innermost line
-    Py_ssize_t ntasks
+cdef struct Args:
+    bint f32
+    bint norm           # norm_logpdf (operands x, loc, scale, y), else log_expit (x, y)
+    const void *x
+    const void *loc
+    const void *scale
+    void *y
 
 
-cdef int build_walk(Walk *w, list arrays) except -1:
-    """Strides of the broadcast operands, adjacent dims merged where they chain."""
-    cdef cnp.ndarray a0 = arrays[0]
-    cdef int nd = a0.ndim, i, k, d
-    cdef cnp.ndarray a
-    w.nop = len(arrays)
-    w.nd = 0
-    for d in range(nd):
-        if a0.shape[d] == 1:
-            continue
-        merge = w.nd > 0
-        for k in range(w.nop):
-            a = arrays[k]
-            if merge and w.st[k][w.nd - 1] != (a.strides[d] // a.itemsize) * a0.shape[d]:
-                merge = False
-        if merge:
-            w.shape[w.nd - 1] *= a0.shape[d]
-            for k in range(w.nop):
-                a = arrays[k]
-                w.st[k][w.nd - 1] = a.strides[d] // cnp.PyArray_ITEMSIZE(a)
+cdef void task(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
+    cdef Py_ssize_t base[MAXOP]
+    cdef Py_ssize_t off[MAXOP]
+    cdef Py_ssize_t f, f1, m
+    cdef int last = w.nd - 1
+    cdef int yo = 3 if a.norm else 1
+    task_range(w, t, base, &f, &f1)
+    while f < f1:
+        m = span_offsets(w, base, f, f1, off)
+        if a.norm:
+            if floating is float:
+                T.norm_logpdf_f32(<const float *>a.x + off[0], w.st[0][last],
+                                  <const float *>a.loc + off[1], w.st[1][last],
+                                  <const float *>a.scale + off[2], w.st[2][last],
+                                  <float *>a.y + off[3], w.st[3][last], m)
+            else:
+                T.norm_logpdf_f64(<const double *>a.x + off[0], w.st[0][last],
+                                  <const double *>a.loc + off[1], w.st[1][last],
+                                  <const double *>a.scale + off[2], w.st[2][last],
+                                  <double *>a.y + off[3], w.st[3][last], m)
+        elif floating is float:
+            T.log_expit_f32(<const float *>a.x + off[0], w.st[0][last],
+                            <float *>a.y + off[1], w.st[1][last], m)
         else:
-            w.shape[w.nd] = a0.shape[d]
-            for k in range(w.nop):
-                a = arrays[k]
-                w.st[k][w.nd] = a.strides[d] // cnp.PyArray_ITEMSIZE(a)
-            w.nd += 1
-    if w.nd == 0:  # a single element
-        w.shape[0] = 1
-        for k in range(w.nop):
-            w.st[k][0] = 0
-        w.nd = 1
-    w.runs = (w.shape[w.nd - 1] + RUN - 1) // RUN
-    w.ntasks = w.runs
-    for d in range(w.nd - 1):
-        w.ntasks *= w.shape[d]
-    if a0.size == 0:
-        w.ntasks = 0
-    return 0
+            T.log_expit_f64(<const double *>a.x + off[0], w.st[0][last],
+                            <double *>a.y + off[1], w.st[1][last], m)
+        f += m
 
 
-cdef inline void task_offsets(const Walk *w, Py_ssize_t t, Py_ssize_t *off,
-                              Py_ssize_t *n) noexcept nogil:
-    """Offsets of each operand at the start of task t, and its length."""
-    cdef int d, k
-    cdef Py_ssize_t i, r = t // w.runs, start = (t % w.runs) * RUN
-    cdef int last = w.nd - 1
-    for k in range(w.nop):
-        off[k] = start * w.st[k][last]
-    for d in range(last - 1, -1, -1):
-        i = r % w.shape[d]
-        r = r // w.shape[d]
-        for k in range(w.nop):
-            off[k] += i * w.st[k][d]
-    n[0] = min(<Py_ssize_t>RUN, w.shape[last] - start)
-
-
-cdef void task_log_expit(const Walk *w, const floating *x, floating *y, Py_ssize_t t) noexcept nogil:
-    cdef Py_ssize_t off[MAXOP]
-    cdef Py_ssize_t n
-    cdef int last = w.nd - 1
-    task_offsets(w, t, off, &n)
-    if floating is float:
-        T.log_expit_f32(x + off[0], w.st[0][last], y + off[1], w.st[1][last], n)
+cdef void run_task(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    if (<Args *>a).f32:
+        task(w, <Args *>a, t, <float>0)
     else:
-        T.log_expit_f64(x + off[0], w.st[0][last], y + off[1], w.st[1][last], n)
+        task(w, <Args *>a, t, <double>0)
 
 
-cdef void task_norm(const Walk *w, const floating *x, const floating *loc, const floating *sc,
-                    floating *y, Py_ssize_t t) noexcept nogil:
-    cdef Py_ssize_t off[MAXOP]
-    cdef Py_ssize_t n
-    cdef int last = w.nd - 1
-    task_offsets(w, t, off, &n)
-    if floating is float:
-        T.norm_logpdf_f32(x + off[0], w.st[0][last], loc + off[1], w.st[1][last],
-                          sc + off[2], w.st[2][last], y + off[3], w.st[3][last], n)
-    else:
-        T.norm_logpdf_f64(x + off[0], w.st[0][last], loc + off[1], w.st[1][last],
-                          sc + off[2], w.st[2][last], y + off[3], w.st[3][last], n)
-
-
-cdef int run_log_expit(const Walk *w, const floating *x, floating *y, int nt) except -1 nogil:
-    cdef Py_ssize_t t
-    if nt == 1:
-        for t in range(w.ntasks):
-            task_log_expit(w, x, y, t)
-    else:
-        for t in prange(w.ntasks, num_threads=nt, schedule="static"):
-            task_log_expit(w, x, y, t)
-    return 0
-
-
-cdef int run_norm(const Walk *w, const floating *x, const floating *loc, const floating *sc,
-                  floating *y, int nt) except -1 nogil:
-    cdef Py_ssize_t t
-    if nt == 1:
-        for t in range(w.ntasks):
-            task_norm(w, x, loc, sc, y, t)
-    else:
-        for t in prange(w.ntasks, num_threads=nt, schedule="static"):
-            task_norm(w, x, loc, sc, y, t)
+cdef int run(Args *a, list arrays, n_threads) except -1:
+    """One walk over the operands (broadcast to arrays[0]'s shape, the output last)."""
+    cdef Walk w
+    cdef Py_ssize_t st[MAXOP][MAXD]
+    cdef int is_red[MAXD]
+    cdef cnp.ndarray a0 = arrays[0]
+    cdef int nd = cnp.PyArray_NDIM(a0), k, d
+    cdef const cnp.npy_intp *shape = cnp.PyArray_DIMS(a0)
+    for k in range(len(arrays)):
+        operand_strides(<cnp.ndarray>arrays[k], nd, shape, st[k])  # walkable: whole elements
+    for d in range(nd):
+        is_red[d] = 1
+    build_walk(&w, nd, shape, len(arrays), <const Py_ssize_t (*)[MAXD]>st, is_red, &RULES)
+    cdef int nt = resolve_threads(n_threads, cnp.PyArray_SIZE(a0))
+    a.f32 = cnp.PyArray_ITEMSIZE(a0) == 4
+    with nogil:
+        run_tasks(&w, run_task, a, nt, False)
     return 0
 
 
@@ -190,18 +147,14 @@ def log_expit(x, *, out=None, n_threads=None):
     >>> [float(v) for v in crossent.log_expit([0.0, 40.0, -800.0])]
     [-0.6931471805599453, -4.248354255291589e-18, -800.0]
     """
-    cdef Walk w
+    cdef Args a
     x0 = as_array_arg(x, "x")
     cdef cnp.ndarray xa = as_float_array(x0, "x")
     cdef cnp.ndarray y = output_for(out, (<object>xa).shape, xa.dtype, [x0], ["x"])
-    build_walk(&w, [xa, y])
-    cdef int nt = resolve_threads(n_threads, xa.size)
-    if xa.dtype.itemsize == 4:
-        with nogil:
-            run_log_expit(&w, <const float *>cnp.PyArray_DATA(xa), <float *>cnp.PyArray_DATA(y), nt)
-    else:
-        with nogil:
-            run_log_expit(&w, <const double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(y), nt)
+    a.norm = False
+    a.x = cnp.PyArray_DATA(xa)
+    a.y = cnp.PyArray_DATA(y)
+    run(&a, [xa, y], n_threads)
     return finish_out(y, out)
 
 
@@ -254,7 +207,6 @@ def norm_logpdf(x, loc=0.0, scale=1.0, *, out=None, n_threads=None):
     >>> float(crossent.norm_logpdf(1.0, scale=-1.0))
     nan
     """
-    cdef Walk w
     xa0 = as_array_arg(x, "x")
     la0 = as_array_arg(loc, "loc")
     sa0 = as_array_arg(scale, "scale")
@@ -284,14 +236,11 @@ def norm_logpdf(x, loc=0.0, scale=1.0, *, out=None, n_threads=None):
     cdef cnp.ndarray sa = as_float_array(sb, "scale", dt)
     cdef cnp.ndarray y = output_for(out, (<object>xa).shape, dt, [xa0, la0, sa0],
                                     ["x", "loc", "scale"])
-    build_walk(&w, [xa, la, sa, y])
-    cdef int nt = resolve_threads(n_threads, xa.size)
-    if dt.itemsize == 4:
-        with nogil:
-            run_norm(&w, <const float *>cnp.PyArray_DATA(xa), <const float *>cnp.PyArray_DATA(la),
-                     <const float *>cnp.PyArray_DATA(sa), <float *>cnp.PyArray_DATA(y), nt)
-    else:
-        with nogil:
-            run_norm(&w, <const double *>cnp.PyArray_DATA(xa), <const double *>cnp.PyArray_DATA(la),
-                     <const double *>cnp.PyArray_DATA(sa), <double *>cnp.PyArray_DATA(y), nt)
+    cdef Args a
+    a.norm = True
+    a.x = cnp.PyArray_DATA(xa)
+    a.loc = cnp.PyArray_DATA(la)
+    a.scale = cnp.PyArray_DATA(sa)
+    a.y = cnp.PyArray_DATA(y)
+    run(&a, [xa, la, sa, y], n_threads)
     return finish_out(y, out)

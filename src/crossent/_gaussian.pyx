@@ -5,20 +5,19 @@ gradients in one pass.
 
 Drivers.  Every loss here is elementwise over the broadcast shape B of its
 operands (input, target, parameter; outputs: the loss for reduction="none" and
-the two gradients).  One walk serves them all (``GWalk``): the dims of B are
-split into the dims a reduced gradient keeps (``nk`` outer dims, one output
-element per "row") and the dims it is summed over (the inner dims, one row),
-each group ordered by stride and merged where the strides chain, so that any
-layout is walked by strides, never copied.  Rows are cut into fixed tasks by
-the shape alone:
+the two gradients).  The one walker (``_walk``) splits the dims of B into the
+dims a reduced gradient keeps (one output element per "row") and the dims it is
+summed over (one row), each ordered by stride and merged where the strides
+chain, so that any layout is walked by strides, never copied.  Rows are cut
+into fixed tasks by the shape alone:
 
-* short rows: a task is a run of rows; each row's gradient sum is written
-  directly and the task's loss is the pairwise sum of its rows;
-* long rows: a task is a group of CX_GROUP_LEN elements of one row; groups are
-  combined pairwise afterwards, in order;
+* rows: a task is a run of rows; each row's gradient sum is written directly
+  and the task's loss is the pairwise sum of its rows;
+* groups: a task is a group of CX_GROUP_LEN elements of one long row; groups
+  are combined pairwise afterwards, in order;
 * across: when the reduced gradient keeps the contiguous dim (var of shape
   (1, D) against (N, D), log_var of shape (D,)), a task is a tile of 256
-  columns times a group of 512 rows; each column accumulates 64 rows in
+  columns times a group of ACROSS_LEN rows; each column accumulates 64 rows in
   sequence, then the 64-row partials are combined pairwise, and the groups
   pairwise afterwards.
 
@@ -32,11 +31,15 @@ import math
 import numpy as np
 cimport numpy as cnp
 from cython cimport floating
-from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
 from crossent._csrc cimport CX_BLOCK, CX_GROUP_LEN
+from crossent._walk cimport (
+    Walk, WalkRules, Parts, MAXD, MAXOP, WALK_EMPTY, WALK_ROWS, WALK_GROUPS, WALK_ACROSS,
+    build_walk, operand_strides, run_tasks, add_offsets, row_offsets, span_offsets,
+    tile_offsets, task_range, parts_init, parts_free, parts_sum, parts_flags,
+)
 from crossent._csrc_gauss cimport (
     cx_gauss_prm, cx_gauss_table, cx_sum3_stack, cx_sum3_init,
     cx_sum3_push, cx_sum3_result, cx_pairwise_sum,
@@ -55,7 +58,6 @@ cnp.import_array()
 cdef cx_gauss_table G = gauss_table()[0]
 
 cdef enum:
-    MAXD = 64
     NOP = 6
     OX = 0          # operands: input, target, parameter ...
     OT = 1
@@ -67,10 +69,18 @@ cdef enum:
     CHR = 64        # across: rows added in sequence before a pairwise step
     VLEV = 48       # across: levels of the pairwise stack of column vectors
 
-cdef enum Path:
-    P_SHORT = 0
-    P_LONG = 1
-    P_ACROSS = 2
+cdef Py_ssize_t ACROSS_LEN = max(CHR, (CX_GROUP_LEN // TW) // CHR * CHR)  # across: rows per task
+
+# Every element is independent: rows are the elements of the reduced gradient (if
+# any), the rest of the shape one row; about CX_GROUP_LEN elements per task.  A
+# reduced gradient that keeps the contiguous dim (var of shape (1, D) against
+# (N, D)) is walked across: tiles of TW columns times ACROSS_LEN rows.
+cdef WalkRules RULES = {"task_len": CX_GROUP_LEN, "max_rpt": 1 << 60,
+                        "group_len": CX_GROUP_LEN, "tile": 0, "across_short": 0,
+                        "across_width": 0, "across_len": 0, "nkey": 3}
+cdef WalkRules SUMMED_RULES = {"task_len": CX_GROUP_LEN, "max_rpt": 1 << 60,
+                               "group_len": CX_GROUP_LEN, "tile": TW, "across_short": 0,
+                               "across_width": 16, "across_len": ACROSS_LEN, "nkey": 3}
 
 cdef double LOG_2PI = math.log(2.0 * math.pi)
 cdef double TWO_600 = 2.0 ** 600
@@ -80,112 +90,19 @@ cdef double TINY_SUM = 2.0 ** -968
 _REDUCTIONS = ("none", "mean", "sum")
 
 
-cdef struct GWalk:
-    int nd          # dims after dropping size 1, ordering and merging
-    int nk          # dims [0, nk) are kept by the reduced gradient, [nk, nd) summed over
+cdef struct GArgs:
+    const cx_gauss_prm *P
+    bint f32
     int gred        # OGX, OGP or -1: the gradient summed back to a broadcast shape
-    int path
-    Py_ssize_t shape[MAXD]
-    Py_ssize_t st[NOP][MAXD]   # element strides (0: broadcast, absent or summed over)
-    Py_ssize_t rows, rowlen, ntasks
-    Py_ssize_t rpt              # short: rows per task
-    Py_ssize_t ngroups, glen    # long: groups per row, elements per group
-    Py_ssize_t width, ntiles, nouter, rglen, nrg   # across
-
-
-# ------------------------------------------------------------------ the walk ---
-
-cdef int build_gwalk(GWalk *w, tuple shape, list strides, int gred) except -1:
-    """Fill `w` for the broadcast shape and the operands' element strides."""
-    cdef int nd0 = len(shape), d, k, i
-    cdef Py_ssize_t n
-    dims = [d for d in range(nd0) if shape[d] != 1]
-    if gred >= 0 and not any(strides[gred][d] == 0 for d in dims):
-        gred = -1  # nothing to sum over: the gradient is written directly
-
-    keys = [max([abs(strides[k][d]) for k in (OX, OT, OP) if strides[k] is not None])
-            for d in range(nd0)]
-    key = keys.__getitem__
-    if gred >= 0:
-        kept = [d for d in dims if strides[gred][d] != 0]
-        red = [d for d in dims if strides[gred][d] == 0]
-    else:
-        kept = []
-        red = dims
-    kept.sort(key=key, reverse=True)
-    red.sort(key=key, reverse=True)
-    w.gred = gred
-    w.nd = 0
-    for group, is_kept in ((kept, True), (red, False)):
-        first = True
-        for d in group:
-            n = shape[d]
-            if not first:
-                merge = True
-                for k in range(NOP):
-                    s = strides[k][d] if strides[k] is not None else 0
-                    if w.st[k][w.nd - 1] != s * n:
-                        merge = False
-                        break
-                if merge:
-                    w.shape[w.nd - 1] *= n
-                    for k in range(NOP):
-                        w.st[k][w.nd - 1] = strides[k][d] if strides[k] is not None else 0
-                    continue
-            w.shape[w.nd] = n
-            for k in range(NOP):
-                w.st[k][w.nd] = strides[k][d] if strides[k] is not None else 0
-            w.nd += 1
-            first = False
-        if is_kept:
-            w.nk = w.nd
-    if w.nd == w.nk:  # no dim to sum over (a single element): one dim of size 1
-        w.shape[w.nd] = 1
-        for k in range(NOP):
-            w.st[k][w.nd] = 0
-        w.nd += 1
-    w.rows = 1
-    for i in range(w.nk):
-        w.rows *= w.shape[i]
-    w.rowlen = 1
-    for i in range(w.nk, w.nd):
-        w.rowlen *= w.shape[i]
-    cdef Py_ssize_t GL = CX_GROUP_LEN
-    cdef Py_ssize_t kin, kred
-    w.path = P_SHORT
-    if gred >= 0 and w.nk >= 1 and w.shape[w.nk - 1] >= 16:
-        kin = max([abs(w.st[k][w.nk - 1]) for k in (OX, OT, OP)])
-        kred = max([abs(w.st[k][w.nd - 1]) for k in (OX, OT, OP)])
-        if kin < kred:
-            w.path = P_ACROSS
-    if w.path == P_ACROSS:
-        w.width = w.shape[w.nk - 1]
-        w.ntiles = (w.width + TW - 1) // TW
-        w.nouter = w.rows // w.width
-        w.rglen = max(<Py_ssize_t>CHR, (GL // TW) // CHR * CHR)
-        w.nrg = (w.rowlen + w.rglen - 1) // w.rglen
-        w.ntasks = w.nouter * w.ntiles * w.nrg
-    elif w.rowlen > GL:
-        w.path = P_LONG
-        w.glen = GL
-        w.ngroups = (w.rowlen + GL - 1) // GL
-        w.ntasks = w.rows * w.ngroups
-    else:
-        w.rpt = max(<Py_ssize_t>1, GL // max(w.rowlen, <Py_ssize_t>1))
-        w.ntasks = (w.rows + w.rpt - 1) // w.rpt
-    return 0
-
-
-cdef inline void add_offsets(const GWalk *w, Py_ssize_t idx, int d0, int d1,
-                             Py_ssize_t *off) noexcept nogil:
-    """off[k] += offset of flat index idx over dims [d0, d1) (last fastest)."""
-    cdef int d, k
-    cdef Py_ssize_t i
-    for d in range(d1 - 1, d0 - 1, -1):
-        i = idx % w.shape[d]
-        idx = idx // w.shape[d]
-        for k in range(NOP):
-            off[k] += i * w.st[k][d]
+    const void *x
+    const void *t
+    const void *p
+    void *lo
+    void *gx
+    void *gp
+    Parts *parts    # per task: the loss, the summed gradient (long rows), the third sum
+    double *pvec    # across: per task, TW column sums of the summed gradient ...
+    double *tmp     # ... and room for one column's nrg sums
 
 
 cdef inline int call_block(const cx_gauss_prm *P, Py_ssize_t n,
@@ -199,27 +116,18 @@ cdef inline int call_block(const cx_gauss_prm *P, Py_ssize_t n,
         return G.block_f64(P, n, x, sx, t, st, p, sp, lo, sl, gx, sgx, gp, sgp, accx, accp, sums)
 
 
-cdef int run_span(const GWalk *w, const cx_gauss_prm *P, const floating *x,
+cdef int run_span(const Walk *w, const cx_gauss_prm *P, const floating *x,
                   const floating *t, const floating *p, floating *lo, floating *gx,
-                  floating *gp, const Py_ssize_t *base, int d0, int d_run, Py_ssize_t f0,
-                  Py_ssize_t f1, double *accx, double *accp,
+                  floating *gp, const Py_ssize_t *base, Py_ssize_t f, Py_ssize_t f1,
                   cx_sum3_stack *stk) noexcept nogil:
-    """Elements [f0, f1) (flat over dims [d0, nd), runs along dim d_run = nd - 1, or
-    along the tile dim for the across path) through the block kernel; the blocks'
-    sums pushed on `stk`.  Returns the kernel flags."""
-    cdef Py_ssize_t off[NOP]
-    cdef Py_ssize_t f = f0, inner, i0, n, j, m
-    cdef int k, flags = 0, last = w.nd - 1
+    """Elements [f, f1) of the row at `base` through the block kernel, runs of at most
+    CX_BLOCK; the blocks' sums pushed on `stk`.  Returns the kernel flags."""
+    cdef Py_ssize_t off[MAXOP]
+    cdef Py_ssize_t n, j, m
+    cdef int flags = 0, last = w.nd - 1
     cdef double sums[3]
-    inner = w.shape[last]
     while f < f1:
-        for k in range(NOP):
-            off[k] = base[k]
-        add_offsets(w, f // inner, d0, last, off)
-        i0 = f % inner
-        n = min(inner - i0, f1 - f)
-        for k in range(NOP):
-            off[k] += i0 * w.st[k][last]
+        n = span_offsets(w, base, f, f1, off)
         j = 0
         while j < n:
             m = min(<Py_ssize_t>CX_BLOCK, n - j)
@@ -230,7 +138,7 @@ cdef int run_span(const GWalk *w, const cx_gauss_prm *P, const floating *x,
                 (lo + off[OL] + j * w.st[OL][last]) if lo != NULL else NULL, w.st[OL][last],
                 (gx + off[OGX] + j * w.st[OGX][last]) if gx != NULL else NULL, w.st[OGX][last],
                 (gp + off[OGP] + j * w.st[OGP][last]) if gp != NULL else NULL, w.st[OGP][last],
-                accx, accp, sums)
+                NULL, NULL, sums)
             cx_sum3_push(stk, sums)
             j += m
         f += n
@@ -275,80 +183,63 @@ cdef void vec_result(const double *items, int top, double *out, Py_ssize_t n) no
             out[j] = items[i * TW + j] + out[j]
 
 
-cdef void task_run(const GWalk *w, const cx_gauss_prm *P, const floating *x,
-                   const floating *t, const floating *p, floating *lo, floating *gx,
-                   floating *gp, double *parts, double *pvec, int *tflags,
-                   Py_ssize_t task) noexcept nogil:
-    cdef Py_ssize_t base[NOP]
-    cdef Py_ssize_t r, r0, r1, g, f0, f1, o, c, rg, tmp, n, col0, f, j
-    cdef int k, flags = 0, gi, nk = w.nk, top
+cdef void task_run(const Walk *w, const GArgs *a, Py_ssize_t task,
+                   floating dummy) noexcept nogil:
+    cdef const cx_gauss_prm *P = a.P
+    cdef const floating *x = <const floating *>a.x
+    cdef const floating *t = <const floating *>a.t
+    cdef const floating *p = <const floating *>a.p
+    cdef floating *lo = <floating *>a.lo
+    cdef floating *gx = <floating *>a.gx
+    cdef floating *gp = <floating *>a.gp
+    cdef Parts *parts = a.parts
+    cdef Py_ssize_t nt = parts.ntasks
+    cdef int gred = a.gred
+    cdef Py_ssize_t base[MAXOP]
+    cdef Py_ssize_t r, r0, r1, f0, f1, n, f, j
+    cdef int flags = 0, gi, nk = w.nk, top
     cdef cx_sum3_stack rows_stk, stk
     cdef double res[3]
     cdef double one[3]
     cdef floating *gout
-    cdef floating *wgx = out_ptr(gx, OGX, w.gred)
-    cdef floating *wgp = out_ptr(gp, OGP, w.gred)
+    cdef floating *wgx = out_ptr(gx, OGX, gred)
+    cdef floating *wgp = out_ptr(gp, OGP, gred)
     cdef double *acc
     cdef double *items
     cdef Py_ssize_t vsize[VLEV]
     cdef Py_ssize_t cnt
-    gi = 1 if w.gred == OGX else 2
-    gout = gx if w.gred == OGX else gp
+    gi = 1 if gred == OGX else 2
+    gout = gx if gred == OGX else gp
     one[1] = 0.0
     one[2] = 0.0
-    if w.path == P_SHORT:
+    res[1] = 0.0
+    if w.path == WALK_ROWS:
         r0 = task * w.rpt
         r1 = min(w.rows, r0 + w.rpt)
         cx_sum3_init(&rows_stk)
         for r in range(r0, r1):
-            for k in range(NOP):
-                base[k] = 0
-            add_offsets(w, r, 0, nk, base)
+            row_offsets(w, r, base)
             cx_sum3_init(&stk)
-            flags |= run_span(w, P, x, t, p, lo, wgx, wgp, base, nk, w.nd - 1, 0, w.rowlen,
-                              NULL, NULL, &stk)
+            flags |= run_span(w, P, x, t, p, lo, wgx, wgp, base, 0, w.n, &stk)
             cx_sum3_result(&stk, res)
-            if w.gred >= 0:
-                gout[base[w.gred]] = <floating>res[gi]
+            if gred >= 0:
+                gout[base[gred]] = <floating>res[gi]
             one[0] = res[0]
-            one[2] = res[2] if w.gred != OGP else 0.0  # the weights' sum, if any
+            one[2] = res[2] if gred != OGP else 0.0  # the weights' sum, if any
             cx_sum3_push(&rows_stk, one)
         cx_sum3_result(&rows_stk, res)
-        parts[3 * task] = res[0]
-        parts[3 * task + 2] = res[2]
-    elif w.path == P_LONG:
-        r = task // w.ngroups
-        g = task % w.ngroups
-        for k in range(NOP):
-            base[k] = 0
-        add_offsets(w, r, 0, nk, base)
-        f0 = g * w.glen
-        f1 = min(w.rowlen, f0 + w.glen)
+        res[1] = 0.0
+    elif w.path == WALK_GROUPS:
+        task_range(w, task, base, &f0, &f1)
         cx_sum3_init(&stk)
-        flags |= run_span(w, P, x, t, p, lo, wgx, wgp, base, nk, w.nd - 1, f0, f1,
-                          NULL, NULL, &stk)
+        flags |= run_span(w, P, x, t, p, lo, wgx, wgp, base, f0, f1, &stk)
         cx_sum3_result(&stk, res)
-        parts[3 * task] = res[0]
-        parts[3 * task + 1] = res[1]
-        parts[3 * task + 2] = res[2]
     else:
-        # across: tile `c` of TW columns (dim nk - 1) of outer row `o`, reduced rows of group rg
-        rg = task % w.nrg
-        tmp = task // w.nrg
-        c = tmp % w.ntiles
-        o = tmp // w.ntiles
-        for k in range(NOP):
-            base[k] = 0
-        add_offsets(w, o, 0, nk - 1, base)
-        col0 = c * TW
-        for k in range(NOP):
-            base[k] += col0 * w.st[k][nk - 1]
-        n = min(<Py_ssize_t>TW, w.width - col0)
-        f0 = rg * w.rglen
-        f1 = min(w.rowlen, f0 + w.rglen)
+        # across: a tile of TW columns (dim nk - 1) times a group of reduced rows
+        n = tile_offsets(w, task, base, &f0, &f1)
         acc = <double *>malloc((VLEV + 1) * TW * sizeof(double))
         if acc == NULL:
-            tflags[task] = -1
+            parts.flags[task] = -1
             return
         items = acc + TW
         top = 0
@@ -357,29 +248,31 @@ cdef void task_run(const GWalk *w, const cx_gauss_prm *P, const floating *x,
         cx_sum3_init(&stk)
         cnt = 0
         for f in range(f0, f1):
-            flags |= run_tile_row(w, P, x, t, p, lo, wgx, wgp, base, f, n,
-                                  acc if w.gred == OGX else NULL,
-                                  acc if w.gred == OGP else NULL, &stk)
+            flags |= run_tile_row(w, gred, P, x, t, p, lo, wgx, wgp, base, f, n,
+                                  acc if gred == OGX else NULL,
+                                  acc if gred == OGP else NULL, &stk)
             cnt += 1
             if cnt == CHR or f == f1 - 1:
                 vec_push(items, vsize, &top, acc, n)
                 for j in range(n):
                     acc[j] = 0.0
                 cnt = 0
-        vec_result(items, top, pvec + task * TW, n)
+        vec_result(items, top, a.pvec + task * TW, n)
         free(acc)
         cx_sum3_result(&stk, res)
-        parts[3 * task] = res[0]
-        parts[3 * task + 2] = res[2]
-    tflags[task] = flags
+        res[1] = 0.0
+    parts.d[task] = res[0]
+    parts.d[nt + task] = res[1]
+    parts.d[2 * nt + task] = res[2]
+    parts.flags[task] = flags
 
 
-cdef int run_tile_row(const GWalk *w, const cx_gauss_prm *P, const floating *x,
+cdef int run_tile_row(const Walk *w, int gred, const cx_gauss_prm *P, const floating *x,
                       const floating *t, const floating *p, floating *lo, floating *gx,
                       floating *gp, const Py_ssize_t *base, Py_ssize_t f, Py_ssize_t n,
                       double *accx, double *accp, cx_sum3_stack *stk) noexcept nogil:
     """One reduced row f of an across tile: n columns along dim nk - 1."""
-    cdef Py_ssize_t off[NOP]
+    cdef Py_ssize_t off[MAXOP]
     cdef int k, d = w.nk - 1
     cdef double sums[3]
     cdef int flags
@@ -394,95 +287,68 @@ cdef int run_tile_row(const GWalk *w, const cx_gauss_prm *P, const floating *x,
         (gp + off[OGP]) if gp != NULL else NULL, w.st[OGP][d],
         accx, accp, sums)
     sums[1] = 0.0
-    if w.gred == OGP:
+    if gred == OGP:
         sums[2] = 0.0  # else the weights' sum, if any
     cx_sum3_push(stk, sums)
     return flags
 
 
-cdef double combine(const GWalk *w, floating *gx, floating *gp, double *parts,
-                    double *pvec, double *tmp, double *aux) noexcept nogil:
+cdef double combine(const Walk *w, const GArgs *a, floating dummy, double *aux) noexcept nogil:
     """Fixed-order pairwise combination of the tasks' partials: the reduced gradient
     written, the loss sum returned, the sum of the blocks' third sums (a weighted
-    kind's weights; unless that slot is var's reduced gradient) in *aux.  tmp: scratch
-    of max(ntasks, nrg) doubles."""
-    cdef Py_ssize_t r, g, o, c, j, rg, n, i
-    cdef Py_ssize_t base[NOP]
-    cdef int k, gi = 1 if w.gred == OGX else 2
-    cdef floating *gout = gx if w.gred == OGX else gp
-    cdef Py_ssize_t sg
-    if w.gred >= 0:
-        if w.path == P_LONG:
+    kind's weights; unless that slot is var's reduced gradient) in *aux."""
+    cdef Py_ssize_t r, o, c, j, rg, n, i
+    cdef Py_ssize_t base[MAXOP]
+    cdef int gred = a.gred, gi = 1 if a.gred == OGX else 2
+    cdef floating *gout = <floating *>(a.gx if a.gred == OGX else a.gp)
+    cdef Parts *parts = a.parts
+    cdef Py_ssize_t sg, nt = parts.ntasks
+    cdef double *tmp = a.tmp
+    if gred >= 0:
+        if w.path == WALK_GROUPS:
             for r in range(w.rows):
-                for g in range(w.ngroups):
-                    tmp[g] = parts[3 * (r * w.ngroups + g) + gi]
-                for k in range(NOP):
-                    base[k] = 0
-                add_offsets(w, r, 0, w.nk, base)
-                gout[base[w.gred]] = <floating>cx_pairwise_sum(tmp, w.ngroups)
-        elif w.path == P_ACROSS:
-            sg = w.st[w.gred][w.nk - 1]
-            for o in range(w.nouter):
-                for k in range(NOP):
-                    base[k] = 0
-                add_offsets(w, o, 0, w.nk - 1, base)
+                row_offsets(w, r, base)
+                gout[base[gred]] = <floating>cx_pairwise_sum(
+                    parts.d + gi * nt + r * w.ngroups, w.ngroups)
+        elif w.path == WALK_ACROSS:
+            # per column, the sum of its tile's column sums over the reduced groups
+            sg = w.st[gred][w.nk - 1]
+            for o in range(w.rows // w.width):
+                row_offsets(w, o * w.width, base)
                 for c in range(w.ntiles):
                     n = min(<Py_ssize_t>TW, w.width - c * TW)
                     for j in range(n):
                         for rg in range(w.nrg):
-                            tmp[rg] = pvec[((o * w.ntiles + c) * w.nrg + rg) * TW + j]
-                        gout[base[w.gred] + (c * TW + j) * sg] = <floating>cx_pairwise_sum(tmp, w.nrg)
+                            tmp[rg] = a.pvec[((o * w.ntiles + c) * w.nrg + rg) * TW + j]
+                        gout[base[gred] + (c * TW + j) * sg] = <floating>cx_pairwise_sum(tmp, w.nrg)
     aux[0] = 0.0
-    if w.gred != OGP:
-        for i in range(w.ntasks):
-            tmp[i] = parts[3 * i + 2]
-        aux[0] = cx_pairwise_sum(tmp, w.ntasks)
-    for i in range(w.ntasks):
-        tmp[i] = parts[3 * i]
-    return cx_pairwise_sum(tmp, w.ntasks)
+    if gred != OGP:
+        aux[0] = parts_sum(parts, 2)
+    return parts_sum(parts, 0)
 
 
-cdef int run_tasks(const GWalk *w, const cx_gauss_prm *P, const floating *x,
-                   const floating *t, const floating *p, floating *lo, floating *gx,
-                   floating *gp, double *parts, double *pvec, int *tflags,
-                   int nt) except -1 nogil:
-    cdef Py_ssize_t task
-    if nt <= 1 or w.ntasks <= 1:
-        for task in range(w.ntasks):
-            task_run(w, P, x, t, p, lo, gx, gp, parts, pvec, tflags, task)
+cdef void run_task(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    if (<GArgs *>a).f32:
+        task_run(w, <GArgs *>a, t, <float>0)
     else:
-        # dynamic: a thread slowed by other work on the machine does not hold the
-        # others back; the tasks (and so the results) are the same either way
-        for task in prange(w.ntasks, num_threads=nt, schedule="dynamic"):
-            task_run(w, P, x, t, p, lo, gx, gp, parts, pvec, tflags, task)
-    return 0
+        task_run(w, <GArgs *>a, t, <double>0)
 
 
-cdef inline void *data_or_null(object a):
+cdef inline const void *data_or_null(object a):
     return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
-cdef list broadcast_strides(tuple shape, list arrs):
-    """Element strides of each array (or None) as broadcast against `shape`."""
-    cdef int nd = len(shape), d, ad
-    cdef cnp.ndarray a
-    out = []
-    for obj in arrs:
-        if obj is None:
-            out.append(None)
-            continue
-        a = <cnp.ndarray>obj
-        item = a.itemsize
-        off = nd - a.ndim
-        st = []
-        for d in range(nd):
-            ad = d - off
-            if ad < 0 or a.shape[ad] == 1:
-                st.append(0)
-            else:
-                st.append(a.strides[ad] // item)
-        out.append(st)
-    return out
+cdef int summed_grad(int gred, int nd, const cnp.npy_intp *dims,
+                     const Py_ssize_t (*st)[MAXD]) noexcept:
+    """gred if that gradient is summed over some dim (its stride 0 there), else -1
+    (it is written directly)."""
+    cdef int d
+    if gred < 0:
+        return -1
+    for d in range(nd):
+        if dims[d] != 1 and st[gred][d] == 0:
+            return gred
+    return -1
 
 
 cdef tuple engine(cx_gauss_prm *P, tuple shape, list arrs, int gred, int nt,
@@ -490,40 +356,66 @@ cdef tuple engine(cx_gauss_prm *P, tuple shape, list arrs, int gred, int nt,
     """Run one pass over the broadcast `shape`: outputs written, the reduced gradient
     (arrs[gred]) summed back; returns (loss sum, flags).  `wsum` (a weighted kind given
     a weight): receives the sum of the weights over the broadcast shape."""
-    cdef GWalk w
-    build_gwalk(&w, shape, broadcast_strides(shape, arrs), gred)
-    cdef Py_ssize_t ntasks = w.ntasks
-    cdef cnp.ndarray parts = np.empty(3 * ntasks + 3, dtype=np.float64)
-    cdef cnp.ndarray pvec = np.empty(ntasks * TW if w.path == P_ACROSS else 1, dtype=np.float64)
-    cdef cnp.ndarray tmp = np.empty(max(ntasks, w.nrg if w.path == P_ACROSS else 0,
-                                        w.ngroups if w.path == P_LONG else 0, 1), dtype=np.float64)
-    cdef cnp.ndarray tflags = np.zeros(max(ntasks, 1), dtype=np.intc)
-    cdef double *pp = <double *>cnp.PyArray_DATA(parts)
-    cdef double *pv = <double *>cnp.PyArray_DATA(pvec)
-    cdef double *tm = <double *>cnp.PyArray_DATA(tmp)
-    cdef int *tf = <int *>cnp.PyArray_DATA(tflags)
+    cdef Walk w
+    cdef Py_ssize_t st[MAXOP][MAXD]
+    cdef cnp.npy_intp dims[MAXD]
+    cdef int is_red[MAXD]
+    cdef int nd = len(shape), d, k, flags
+    cdef GArgs a
+    cdef Parts parts
     cdef double total, aux = 0.0
-    cdef void *vx = data_or_null(arrs[OX])
-    cdef void *vt = data_or_null(arrs[OT])
-    cdef void *vp = data_or_null(arrs[OP])
-    cdef void *vl = data_or_null(arrs[OL])
-    cdef void *vgx = data_or_null(arrs[OGX])
-    cdef void *vgp = data_or_null(arrs[OGP])
-    if (<cnp.ndarray>arrs[OX]).itemsize == 4:
+    for d in range(nd):
+        dims[d] = shape[d]
+    for k in range(NOP):
+        if arrs[k] is None:
+            for d in range(nd):
+                st[k][d] = 0
+        else:
+            operand_strides(<cnp.ndarray>arrs[k], nd, dims, st[k])  # walkable: whole elements
+    gred = summed_grad(gred, nd, dims, <const Py_ssize_t (*)[MAXD]>st)
+    for d in range(nd):
+        is_red[d] = gred < 0 or st[gred][d] == 0
+    build_walk(&w, nd, dims, NOP, <const Py_ssize_t (*)[MAXD]>st, is_red,
+               &SUMMED_RULES if gred >= 0 else &RULES)
+    if w.path == WALK_EMPTY:
+        if gred >= 0:
+            arrs[gred].fill(0)  # sums over nothing
+        if wsum != NULL:
+            wsum[0] = 0.0
+        return 0.0, 0
+    a.P = P
+    a.f32 = (<cnp.ndarray>arrs[OX]).itemsize == 4
+    a.gred = gred
+    a.x = data_or_null(arrs[OX])
+    a.t = data_or_null(arrs[OT])
+    a.p = data_or_null(arrs[OP])
+    a.lo = <void *>data_or_null(arrs[OL])
+    a.gx = <void *>data_or_null(arrs[OGX])
+    a.gp = <void *>data_or_null(arrs[OGP])
+    a.pvec = NULL
+    parts_init(&parts, w.ntasks, 3)
+    a.parts = &parts
+    try:
+        if w.path == WALK_ACROSS:
+            a.pvec = <double *>malloc((w.ntasks * TW + w.nrg) * sizeof(double))
+            if a.pvec == NULL:
+                raise MemoryError()
+            a.tmp = a.pvec + w.ntasks * TW
         with nogil:
-            run_tasks(&w, P, <const float *>vx, <const float *>vt, <const float *>vp,
-                      <float *>vl, <float *>vgx, <float *>vgp, pp, pv, tf, nt)
-            total = combine(&w, <float *>vgx, <float *>vgp, pp, pv, tm, &aux)
-    else:
-        with nogil:
-            run_tasks(&w, P, <const double *>vx, <const double *>vt, <const double *>vp,
-                      <double *>vl, <double *>vgx, <double *>vgp, pp, pv, tf, nt)
-            total = combine(&w, <double *>vgx, <double *>vgp, pp, pv, tm, &aux)
-    flags = 0
-    for f in tflags:
-        if f < 0:
+            # dynamic: a thread slowed by other work on the machine does not hold the
+            # others back; the tasks (and so the results) are the same either way
+            run_tasks(&w, run_task, &a, nt, True)
+            flags = parts_flags(&parts)
+            if flags >= 0:
+                if a.f32:
+                    total = combine(&w, &a, <float>0, &aux)
+                else:
+                    total = combine(&w, &a, <double>0, &aux)
+        if flags < 0:
             raise MemoryError("crossent: out of memory in a kernel task")
-        flags |= int(f)
+    finally:
+        free(a.pvec)
+        parts_free(&parts)
     if wsum != NULL:
         wsum[0] = aux
     return total, flags

@@ -3,7 +3,6 @@
 import numpy as np
 cimport numpy as cnp
 from cython cimport floating
-from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 
 from crossent._csrc cimport (
@@ -11,9 +10,9 @@ from crossent._csrc cimport (
     cx_pairwise_stack, cx_pairwise_init, cx_pairwise_push, cx_pairwise_result,
     CX_TILE_W, CX_GROUP_LEN,
 )
-from crossent._plan cimport (
-    Plan, build_plan, build_plan_strides, element_strides, outer_offsets, MAXD,
-    PATH_EMPTY, PATH_ROWS, PATH_GROUPS, PATH_ACROSS,
+from crossent._walk cimport (
+    Walk, WalkRules, MAXD, MAXOP, WALK_EMPTY, WALK_ROWS, WALK_GROUPS, WALK_ACROSS,
+    build_walk, operand_strides, run_tasks, row_offsets, tile_offsets, red_stride,
 )
 from crossent._common cimport (
     resolve_threads, as_array_arg, as_float_array, normalize_axes, check_out, check_overlap,
@@ -27,6 +26,9 @@ cdef extern from "numpy/arrayobject.h":
 
 from crossent._dispatch cimport lse_table
 cdef cx_lse_table T = lse_table()[0]
+
+cdef enum:
+    SHORT_ROW = 32      # rows shorter than this are walked across (side by side)
 
 cdef enum Op:
     OP_LSE = 0
@@ -84,161 +86,255 @@ cdef inline cx_lse_acc repeated(cx_lse_acc acc, Py_ssize_t k) noexcept nogil:
     return acc
 
 
-cdef void task_rows(const Plan *p, Op op, const floating *x, floating *y,
-                    Py_ssize_t t, Py_ssize_t rep) noexcept nogil:
-    cdef Py_ssize_t ox, oy, ob
+cdef struct Args:
+    Op op
+    bint f32
+    const void *x           # operand 0
+    void *y                 # operand 1: the result (a row's value, or the row)
+    const void *b           # operand 2: logsumexp's weights b, or NULL
+    void *sgn               # the weighted sums' signs (y's layout)
+    Py_ssize_t rep          # OP_LSE: every term counts rep times (broadcast reduced dims)
+    cx_lse_acc *parts       # GROUPS: per task
+    cx_lse_acc *rowacc      # GROUPS: per row
+
+
+cdef WalkRules RULES = {"task_len": 0, "max_rpt": 1, "group_len": CX_GROUP_LEN,
+                        "tile": CX_TILE_W, "across_short": SHORT_ROW, "across_width": 2,
+                        "across_len": 0, "nkey": 1}
+cdef WalkRules WEIGHTED_RULES = {"task_len": 0, "max_rpt": 1, "group_len": 0, "tile": 0,
+                                 "across_short": 0, "across_width": 0, "across_len": 0,
+                                 "nkey": 1}
+
+
+cdef void task_rows(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
+    cdef Py_ssize_t off[MAXOP]
+    cdef Py_ssize_t r, r1 = min(w.rows, (t + 1) * w.rpt)
     cdef cx_lse_acc acc
-    outer_offsets(p, t, p.nd, &ox, &oy, &ob)
-    acc = row_acc(op, x + ox, p.n, p.sn)
-    if op == OP_LSE:
-        y[oy] = <floating>cx_lse_value(repeated(acc, rep))
-    else:
-        write_row(op, x + ox, p.n, p.sn, y + oy, p.yn, acc)
+    cdef const floating *x = <const floating *>a.x
+    cdef floating *y = <floating *>a.y
+    for r in range(t * w.rpt, r1):
+        row_offsets(w, r, off)
+        acc = row_acc(a.op, x + off[0], w.n, red_stride(w, 0))
+        if a.op == OP_LSE:
+            y[off[1]] = <floating>cx_lse_value(repeated(acc, a.rep))
+        else:
+            write_row(a.op, x + off[0], w.n, red_stride(w, 0), y + off[1], red_stride(w, 1), acc)
 
 
-cdef void task_across(const Plan *p, Op op, const floating *x, floating *y,
-                      Py_ssize_t t, Py_ssize_t rep) noexcept nogil:
-    cdef Py_ssize_t ox, oy, ob, j0, w, j
+cdef void task_across(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
+    cdef Py_ssize_t off[MAXOP]
+    cdef Py_ssize_t f0, f1, nc, j, n = w.n
     cdef double m[CX_TILE_W]
     cdef double rest[CX_TILE_W]
-    cdef int last = p.nd - 1
-    outer_offsets(p, t // p.wtiles, last, &ox, &oy, &ob)
-    j0 = (t % p.wtiles) * CX_TILE_W
-    w = min(<Py_ssize_t>CX_TILE_W, p.shape[last] - j0)
-    ox += j0 * p.xs[last]
-    oy += j0 * p.ys[last]
+    cdef int td = w.nk - 1
+    cdef Py_ssize_t sn = red_stride(w, 0), yn = red_stride(w, 1)
+    cdef Py_ssize_t sc = w.st[0][td], yc = w.st[1][td]
+    nc = tile_offsets(w, t, off, &f0, &f1)
+    cdef const floating *x = <const floating *>a.x + off[0]
+    cdef floating *y = <floating *>a.y + off[1]
     if floating is float:
-        if op == OP_LOG_SOFTMAX:
-            T.lse_cols_exact_f32(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
+        if a.op == OP_LOG_SOFTMAX:
+            T.lse_cols_exact_f32(x, n, sn, nc, sc, m, rest)
         else:
-            T.lse_cols_f32(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
-        if op == OP_LSE:
-            for j in range(w):
-                rest[j] = repeated_rest(rest[j], rep)
-            T.lse_cols_finish_f32(w, m, rest, y + oy, p.ys[last])
-        elif op == OP_LOG_SOFTMAX:
-            T.log_softmax_cols_write_f32(x + ox, p.n, p.sn, w, p.xs[last], m, rest,
-                                         y + oy, p.yn, p.ys[last])
+            T.lse_cols_f32(x, n, sn, nc, sc, m, rest)
+        if a.op == OP_LSE:
+            for j in range(nc):
+                rest[j] = repeated_rest(rest[j], a.rep)
+            T.lse_cols_finish_f32(nc, m, rest, y, yc)
+        elif a.op == OP_LOG_SOFTMAX:
+            T.log_softmax_cols_write_f32(x, n, sn, nc, sc, m, rest, y, yn, yc)
         else:
-            T.softmax_cols_write_f32(x + ox, p.n, p.sn, w, p.xs[last], m, rest,
-                                     y + oy, p.yn, p.ys[last])
+            T.softmax_cols_write_f32(x, n, sn, nc, sc, m, rest, y, yn, yc)
     else:
-        if op == OP_LOG_SOFTMAX:
-            T.lse_cols_exact_f64(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
+        if a.op == OP_LOG_SOFTMAX:
+            T.lse_cols_exact_f64(x, n, sn, nc, sc, m, rest)
         else:
-            T.lse_cols_f64(x + ox, p.n, p.sn, w, p.xs[last], m, rest)
-        if op == OP_LSE:
-            for j in range(w):
-                rest[j] = repeated_rest(rest[j], rep)
-            T.lse_cols_finish_f64(w, m, rest, y + oy, p.ys[last])
-        elif op == OP_LOG_SOFTMAX:
-            T.log_softmax_cols_write_f64(x + ox, p.n, p.sn, w, p.xs[last], m, rest,
-                                         y + oy, p.yn, p.ys[last])
+            T.lse_cols_f64(x, n, sn, nc, sc, m, rest)
+        if a.op == OP_LSE:
+            for j in range(nc):
+                rest[j] = repeated_rest(rest[j], a.rep)
+            T.lse_cols_finish_f64(nc, m, rest, y, yc)
+        elif a.op == OP_LOG_SOFTMAX:
+            T.log_softmax_cols_write_f64(x, n, sn, nc, sc, m, rest, y, yn, yc)
         else:
-            T.softmax_cols_write_f64(x + ox, p.n, p.sn, w, p.xs[last], m, rest,
-                                     y + oy, p.yn, p.ys[last])
+            T.softmax_cols_write_f64(x, n, sn, nc, sc, m, rest, y, yn, yc)
 
 
-cdef void task_group(const Plan *p, const floating *x, cx_lse_acc *parts,
-                     Py_ssize_t t) noexcept nogil:
-    cdef Py_ssize_t ox, oy, ob, g = t % p.ngroups
-    outer_offsets(p, t // p.ngroups, p.nd, &ox, &oy, &ob)
-    cdef Py_ssize_t start = g * CX_GROUP_LEN
-    parts[t] = group_acc(x + ox + start * p.sn, min(CX_GROUP_LEN, p.n - start), p.sn)
+cdef void task_group(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
+    cdef Py_ssize_t off[MAXOP]
+    cdef Py_ssize_t start = (t % w.ngroups) * w.glen, sn = red_stride(w, 0)
+    row_offsets(w, t // w.ngroups, off)
+    a.parts[t] = group_acc(<const floating *>a.x + off[0] + start * sn,
+                           min(w.glen, w.n - start), sn)
 
 
-cdef void task_group_write(const Plan *p, Op op, const floating *x, floating *y,
-                           const cx_lse_acc *rowacc, Py_ssize_t t) noexcept nogil:
-    cdef Py_ssize_t ox, oy, ob, g = t % p.ngroups
-    outer_offsets(p, t // p.ngroups, p.nd, &ox, &oy, &ob)
-    cdef Py_ssize_t start = g * CX_GROUP_LEN
-    write_row(op, x + ox + start * p.sn, min(CX_GROUP_LEN, p.n - start), p.sn,
-              y + oy + start * p.yn, p.yn, rowacc[t // p.ngroups])
+cdef void task_group_write(const Walk *w, const Args *a, Py_ssize_t t,
+                           floating dummy) noexcept nogil:
+    cdef Py_ssize_t off[MAXOP]
+    cdef Py_ssize_t start = (t % w.ngroups) * w.glen
+    row_offsets(w, t // w.ngroups, off)
+    write_row(a.op, <const floating *>a.x + off[0] + start * red_stride(w, 0),
+              min(w.glen, w.n - start), red_stride(w, 0),
+              <floating *>a.y + off[1] + start * red_stride(w, 1), red_stride(w, 1),
+              a.rowacc[t // w.ngroups])
 
 
-cdef int run_groups(const Plan *p, Op op, const floating *x, floating *y,
-                    int nthreads, Py_ssize_t rep) except -1 nogil:
-    """Long rows: groups in parallel, then each row's groups combined in the
-    order cx_lse_row uses (bitwise the same as one thread)."""
-    cdef Py_ssize_t t, r, g, ox, oy, ob
-    cdef cx_pairwise_stack st
-    cdef cx_lse_acc *parts = <cx_lse_acc *>malloc(p.ntasks * sizeof(cx_lse_acc))
-    cdef cx_lse_acc *rowacc = <cx_lse_acc *>malloc(p.rows * sizeof(cx_lse_acc))
-    if parts == NULL or rowacc == NULL:
-        free(parts)
-        free(rowacc)
-        with gil:
-            raise MemoryError()
-    for t in prange(p.ntasks, num_threads=nthreads, schedule="static"):
-        task_group(p, x, parts, t)
-    for r in range(p.rows):
-        cx_pairwise_init(&st)
-        for g in range(p.ngroups):
-            cx_pairwise_push(&st, parts[r * p.ngroups + g])
-        rowacc[r] = cx_pairwise_result(&st)
-        if op == OP_LOG_SOFTMAX and rowacc[r].rest < 1.0:  # as cx_lse_row_refined
-            outer_offsets(p, r, p.nd, &ox, &oy, &ob)
-            rowacc[r] = row_acc_exact(x + ox, p.n, p.sn)
-    if op == OP_LSE:
-        for r in range(p.rows):
-            outer_offsets(p, r, p.nd, &ox, &oy, &ob)
-            y[oy] = <floating>cx_lse_value(repeated(rowacc[r], rep))
-    else:
-        for t in prange(p.ntasks, num_threads=nthreads, schedule="static"):
-            task_group_write(p, op, x, y, rowacc, t)
-    free(parts)
-    free(rowacc)
-    return 0
-
-
-cdef int run(const Plan *p, Op op, const floating *x, floating *y, int nthreads,
-             Py_ssize_t rep=1) except -1 nogil:
-    """rep > 1 (OP_LSE only): every term counts rep times (broadcast reduced dims)."""
-    cdef Py_ssize_t t
-    if p.path == PATH_GROUPS:
-        return run_groups(p, op, x, y, nthreads, rep)
-    if nthreads == 1:
-        if p.path == PATH_ROWS:
-            for t in range(p.ntasks):
-                task_rows(p, op, x, y, t, rep)
-        elif p.path == PATH_ACROSS:
-            for t in range(p.ntasks):
-                task_across(p, op, x, y, t, rep)
-        return 0
-    if p.path == PATH_ROWS:
-        for t in prange(p.ntasks, num_threads=nthreads, schedule="static"):
-            task_rows(p, op, x, y, t, rep)
-    elif p.path == PATH_ACROSS:
-        for t in prange(p.ntasks, num_threads=nthreads, schedule="static"):
-            task_across(p, op, x, y, t, rep)
-    return 0
-
-
-cdef void task_weighted(const Plan *p, const floating *x, const floating *b, floating *y,
-                        floating *sgn, Py_ssize_t t, Py_ssize_t rep) noexcept nogil:
-    cdef Py_ssize_t ox, oy, ob
+cdef void task_weighted(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
+    cdef Py_ssize_t off[MAXOP]
     cdef double sign
     cdef cx_lse_wacc acc
-    outer_offsets(p, t, p.nd, &ox, &oy, &ob)
+    row_offsets(w, t, off)
     if floating is float:
-        acc = T.lse_weighted_row_f32(x + ox, p.sn, b + ob, p.bn, p.n)
+        acc = T.lse_weighted_row_f32(<const float *>a.x + off[0], red_stride(w, 0),
+                                     <const float *>a.b + off[2], red_stride(w, 2), w.n)
     else:
-        acc = T.lse_weighted_row_f64(x + ox, p.sn, b + ob, p.bn, p.n)
-    if rep != 1:  # rep copies of every term (broadcast reduced dims)
-        acc.ones *= <double>rep
-        acc.rest *= <double>rep
-    y[oy] = <floating>cx_lse_wvalue(acc, &sign)
-    sgn[oy] = <floating>sign
+        acc = T.lse_weighted_row_f64(<const double *>a.x + off[0], red_stride(w, 0),
+                                     <const double *>a.b + off[2], red_stride(w, 2), w.n)
+    if a.rep != 1:  # rep copies of every term (broadcast reduced dims)
+        acc.ones *= <double>a.rep
+        acc.rest *= <double>a.rep
+    (<floating *>a.y)[off[1]] = <floating>cx_lse_wvalue(acc, &sign)
+    (<floating *>a.sgn)[off[1]] = <floating>sign
 
 
-cdef int run_weighted(const Plan *p, const floating *x, const floating *b, floating *y,
-                      floating *sgn, int nthreads, Py_ssize_t rep) except -1 nogil:
+# the task functions the walker runs (one per task kind, either dtype)
+
+cdef void run_rows(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    if (<Args *>a).f32:
+        task_rows(w, <Args *>a, t, <float>0)
+    else:
+        task_rows(w, <Args *>a, t, <double>0)
+
+
+cdef void run_across(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    if (<Args *>a).f32:
+        task_across(w, <Args *>a, t, <float>0)
+    else:
+        task_across(w, <Args *>a, t, <double>0)
+
+
+cdef void run_group(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    if (<Args *>a).f32:
+        task_group(w, <Args *>a, t, <float>0)
+    else:
+        task_group(w, <Args *>a, t, <double>0)
+
+
+cdef void run_group_write(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    if (<Args *>a).f32:
+        task_group_write(w, <Args *>a, t, <float>0)
+    else:
+        task_group_write(w, <Args *>a, t, <double>0)
+
+
+cdef void run_weighted_row(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    if (<Args *>a).f32:
+        task_weighted(w, <Args *>a, t, <float>0)
+    else:
+        task_weighted(w, <Args *>a, t, <double>0)
+
+
+cdef void combine_groups(const Walk *w, Args *a, floating dummy) noexcept nogil:
+    """Each row's groups combined in the order cx_lse_row uses (bitwise the same as
+    one thread); OP_LSE's values written."""
+    cdef Py_ssize_t r, g
+    cdef Py_ssize_t off[MAXOP]
+    cdef cx_pairwise_stack st
+    for r in range(w.rows):
+        cx_pairwise_init(&st)
+        for g in range(w.ngroups):
+            cx_pairwise_push(&st, a.parts[r * w.ngroups + g])
+        a.rowacc[r] = cx_pairwise_result(&st)
+        if a.op == OP_LOG_SOFTMAX and a.rowacc[r].rest < 1.0:  # as cx_lse_row_refined
+            row_offsets(w, r, off)
+            a.rowacc[r] = row_acc_exact(<const floating *>a.x + off[0], w.n, red_stride(w, 0))
+        if a.op == OP_LSE:
+            row_offsets(w, r, off)
+            (<floating *>a.y)[off[1]] = <floating>cx_lse_value(repeated(a.rowacc[r], a.rep))
+
+
+cdef int run_groups(const Walk *w, Args *a, int nthreads) except -1 nogil:
+    """Long rows: groups in parallel, combined per row, then (softmax) written in parallel."""
+    a.parts = <cx_lse_acc *>malloc(w.ntasks * sizeof(cx_lse_acc))
+    a.rowacc = <cx_lse_acc *>malloc(w.rows * sizeof(cx_lse_acc))
+    if a.parts == NULL or a.rowacc == NULL:
+        free(a.parts)
+        free(a.rowacc)
+        with gil:
+            raise MemoryError()
+    run_tasks(w, run_group, a, nthreads, False)
+    if a.f32:
+        combine_groups(w, a, <float>0)
+    else:
+        combine_groups(w, a, <double>0)
+    if a.op != OP_LSE:
+        run_tasks(w, run_group_write, a, nthreads, False)
+    free(a.parts)
+    free(a.rowacc)
+    return 0
+
+
+cdef int run(const Walk *w, Op op, bint f32, const void *x, void *y, int nthreads,
+             Py_ssize_t rep=1) except -1 nogil:
+    """One walk of logsumexp / log_softmax / softmax."""
+    cdef Args a
+    a.op = op
+    a.f32 = f32
+    a.x = x
+    a.y = y
+    a.b = NULL
+    a.sgn = NULL
+    a.rep = rep
+    if w.path == WALK_GROUPS:
+        return run_groups(w, &a, nthreads)
+    if w.path == WALK_ROWS:
+        run_tasks(w, run_rows, &a, nthreads, False)
+    elif w.path == WALK_ACROSS:
+        run_tasks(w, run_across, &a, nthreads, False)
+    return 0
+
+
+cdef int run_weighted(const Walk *w, bint f32, const void *x, const void *b, void *y,
+                      void *sgn, int nthreads, Py_ssize_t rep) except -1 nogil:
     """Rows of log |sum b exp(x)| with signs; y and sgn share one layout (an
     empty row gives -inf with sign 0 through the same kernel)."""
-    cdef Py_ssize_t t
-    for t in prange(p.rows, num_threads=nthreads, schedule="static"):
-        task_weighted(p, x, b, y, sgn, t, rep)
+    cdef Args a
+    a.op = OP_LSE
+    a.f32 = f32
+    a.x = x
+    a.y = y
+    a.b = b
+    a.sgn = sgn
+    a.rep = rep
+    run_tasks(w, run_weighted_row, &a, nthreads, False)
     return 0
+
+
+cdef int walk_arrays(Walk *w, cnp.ndarray x, cnp.ndarray y, cnp.ndarray b,
+                     const int *is_red, const WalkRules *rules) noexcept:
+    """The walk of x (operand 0), y (1) and b (2, when not None); -1 when a stride is
+    not a whole number of elements or the reduced axes are not one stride (the
+    caller then copies once)."""
+    cdef Py_ssize_t st[MAXOP][MAXD]
+    cdef int nd = cnp.PyArray_NDIM(x), d
+    cdef const cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
+    if nd > MAXD or operand_strides(x, nd, shape, st[0]) or operand_strides(y, nd, shape, st[1]):
+        return -1
+    if b is not None:
+        if operand_strides(b, nd, shape, st[2]):
+            return -1
+    else:
+        for d in range(nd):
+            st[2][d] = 0
+    return one_stride(w, nd, shape, st, is_red, rules)
+
+
+cdef inline int one_stride(Walk *w, int nd, const cnp.npy_intp *shape,
+                           const Py_ssize_t (*st)[MAXD], const int *is_red,
+                           const WalkRules *rules) noexcept:
+    build_walk(w, nd, shape, 3, st, is_red, rules)
+    return -1 if w.nd - w.nk > 1 else 0
+
 
 # ----------------------------------------------------------------- fronts ---
 
@@ -285,21 +381,20 @@ cdef int fill_mask(int *mask, int nd, tuple axes) except -1:
     return 0
 
 
-cdef int run_any(Plan *p, Op op, cnp.ndarray x, cnp.ndarray y, int nthreads,
+cdef int run_any(const Walk *w, Op op, cnp.ndarray x, cnp.ndarray y, int nthreads,
                  Py_ssize_t rep=1) except -1:
-    if x.dtype.itemsize == 4:
-        with nogil:
-            run(p, op, <const float *>cnp.PyArray_DATA(x), <float *>cnp.PyArray_DATA(y), nthreads, rep)
-    else:
-        with nogil:
-            run(p, op, <const double *>cnp.PyArray_DATA(x), <double *>cnp.PyArray_DATA(y), nthreads, rep)
+    cdef bint f32 = cnp.PyArray_ITEMSIZE(x) == 4
+    cdef const void *xd = cnp.PyArray_DATA(x)
+    cdef void *yd = cnp.PyArray_DATA(y)
+    with nogil:
+        run(w, op, f32, xd, yd, nthreads, rep)
     return 0
 
 
 cdef object reduce_lse(cnp.ndarray x, object x0, tuple axes, bint keepdims, object out,
                        object n_threads):
     """logsumexp without weights (`x0`: the caller's array, for the overlap check)."""
-    cdef Plan p
+    cdef Walk w
     cdef int mask[64]
     cdef int nd = x.ndim
     cdef cnp.ndarray y, target, tw
@@ -315,9 +410,9 @@ cdef object reduce_lse(cnp.ndarray x, object x0, tuple axes, bint keepdims, obje
     fill_mask(mask, nd, axes)
     cdef cnp.ndarray xw = x
     cdef Py_ssize_t rep = 1
-    if build_plan(&p, x, y, None, mask, False) < 0:
+    if walk_arrays(&w, x, y, None, mask, &RULES) < 0:
         xw, _, rep = drop_repeats(x, None, axes)
-        if rep == 1 or build_plan(&p, xw, y, None, mask, False) < 0:
+        if rep == 1 or walk_arrays(&w, xw, y, None, mask, &RULES) < 0:
             rep = 0
     if rep == 0:
         xc = reduced_copy(x, axes)
@@ -326,11 +421,11 @@ cdef object reduce_lse(cnp.ndarray x, object x0, tuple axes, bint keepdims, obje
         reduce_lse(xc, xc, (xc.ndim - 1,), True, yc, n_threads)
         y[...] = yc.reshape(keep_shape)
     else:
-        if p.path == PATH_EMPTY and p.rows:
+        if w.path == WALK_EMPTY:
             resolve_threads(n_threads, 0)  # checked even where no kernel runs
             y.fill(-np.inf)
         else:
-            run_any(&p, OP_LSE, xw, y, resolve_threads(n_threads, xw.size), rep)
+            run_any(&w, OP_LSE, xw, y, resolve_threads(n_threads, xw.size), rep)
     if out is not None:
         return finish_target(tw, target)  # as NumPy: out itself, even 0-d
     res = y if keepdims else y.reshape(final_shape)
@@ -339,7 +434,7 @@ cdef object reduce_lse(cnp.ndarray x, object x0, tuple axes, bint keepdims, obje
 
 cdef tuple reduce_lse_weighted(cnp.ndarray x, cnp.ndarray b, tuple axes, object n_threads):
     """(log |sum b exp(x)|, sign) over axes, in keepdims shape."""
-    cdef Plan p
+    cdef Walk w
     cdef int mask[64]
     cdef int nd = x.ndim
     keep_shape = tuple(1 if i in axes else x.shape[i] for i in range(nd))
@@ -347,9 +442,9 @@ cdef tuple reduce_lse_weighted(cnp.ndarray x, cnp.ndarray b, tuple axes, object 
     cdef cnp.ndarray sgn = np.empty(keep_shape, dtype=x.dtype)
     fill_mask(mask, nd, axes)
     cdef Py_ssize_t rep = 1
-    if build_plan(&p, x, y, b, mask, False) < 0:
+    if walk_arrays(&w, x, y, b, mask, &WEIGHTED_RULES) < 0:
         xw, bw, rep = drop_repeats(x, b, axes)
-        if rep == 1 or build_plan(&p, xw, y, bw, mask, False) < 0:
+        if rep == 1 or walk_arrays(&w, xw, y, bw, mask, &WEIGHTED_RULES) < 0:
             rep = 0
         else:
             x, b = xw, bw
@@ -359,14 +454,17 @@ cdef tuple reduce_lse_weighted(cnp.ndarray x, cnp.ndarray b, tuple axes, object 
         return yc.reshape(keep_shape), sc.reshape(keep_shape)
     # the sign array shares y's layout, so one plan serves both
     cdef int nt = resolve_threads(n_threads, x.size)
-    if x.dtype.itemsize == 4:
-        with nogil:
-            run_weighted(&p, <const float *>cnp.PyArray_DATA(x), <const float *>cnp.PyArray_DATA(b),
-                         <float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(sgn), nt, rep)
+    cdef bint f32 = cnp.PyArray_ITEMSIZE(x) == 4
+    cdef const void *xd = cnp.PyArray_DATA(x)
+    cdef const void *bd = cnp.PyArray_DATA(b)
+    cdef void *yd = cnp.PyArray_DATA(y)
+    cdef void *sd = cnp.PyArray_DATA(sgn)
+    if w.path == WALK_EMPTY:  # empty sums: log 0 with sign 0
+        y.fill(-np.inf)
+        sgn.fill(0)
     else:
         with nogil:
-            run_weighted(&p, <const double *>cnp.PyArray_DATA(x), <const double *>cnp.PyArray_DATA(b),
-                         <double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(sgn), nt, rep)
+            run_weighted(&w, f32, xd, bd, yd, sd, nt, rep)
     return y, sgn
 
 
@@ -410,23 +508,21 @@ cdef object lse_fast(object a, object axis, bint keepdims, object n_threads):
         ax = axis
         if ax < 0:
             ax += nd
-    cdef Plan p
+    cdef Walk w
     cdef int mask[MAXD]
-    cdef Py_ssize_t xs[MAXD]
-    cdef Py_ssize_t ys[MAXD]
-    cdef Py_ssize_t zeros[MAXD]
+    cdef Py_ssize_t st[3][MAXD]   # x, y, no b
     cdef cnp.npy_intp odims[MAXD]
     cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(x)
     cdef double val64 = 0
     cdef float val32 = 0
     cdef cnp.ndarray y = None
     cdef void *ydata
-    if element_strides(x, xs):
+    if operand_strides(x, nd, dims, st[0]):
         return None
     for i in range(nd):
         mask[i] = ax < 0 or i == ax
-        zeros[i] = 0
-        ys[i] = 0
+        st[1][i] = 0
+        st[2][i] = 0
         if not mask[i] or keepdims:
             odims[ond] = 1 if mask[i] else dims[i]
             ond += 1
@@ -438,22 +534,22 @@ cdef object lse_fast(object a, object axis, bint keepdims, object n_threads):
         ond = 0
         for i in range(nd):
             if not mask[i] or keepdims:
-                ys[i] = cnp.PyArray_STRIDES(y)[ond] // cnp.PyArray_ITEMSIZE(x)
+                if not mask[i]:
+                    st[1][i] = cnp.PyArray_STRIDES(y)[ond] // cnp.PyArray_ITEMSIZE(x)
                 ond += 1
-    if build_plan_strides(&p, nd, dims, xs, ys, zeros, mask, False) < 0:
+    if one_stride(&w, nd, dims, <const Py_ssize_t (*)[MAXD]>st, mask, &RULES) < 0:
         return None  # reduced axes that need a copy: the general path
     cdef int nt = resolve_threads(n_threads, cnp.PyArray_SIZE(x))
-    if p.path == PATH_EMPTY:
+    cdef bint f32 = typenum == cnp.NPY_FLOAT
+    cdef const void *xd = cnp.PyArray_DATA(x)
+    if w.path == WALK_EMPTY:
         if y is None:
             val64 = val32 = -np.inf
         else:
             y.fill(-np.inf)
-    elif typenum == cnp.NPY_FLOAT:
-        with nogil:
-            run(&p, OP_LSE, <const float *>cnp.PyArray_DATA(x), <float *>ydata, nt)
     else:
         with nogil:
-            run(&p, OP_LSE, <const double *>cnp.PyArray_DATA(x), <double *>ydata, nt)
+            run(&w, OP_LSE, f32, xd, ydata, nt)
     if y is not None:
         return y
     return PyArray_Scalar(ydata, cnp.PyArray_DESCR(x), None)
@@ -571,7 +667,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
 
 
 cdef object elementwise_lse(Op op, object x_in, object axis, object out, object n_threads):
-    cdef Plan p
+    cdef Walk w
     cdef int mask[64]
     x0 = as_array_arg(x_in, "x")
     cdef cnp.ndarray x = as_float_array(x0, "x")
@@ -589,15 +685,15 @@ cdef object elementwise_lse(Op op, object x_in, object axis, object out, object 
     else:
         y = np.empty((<object>x).shape, dtype=x.dtype)
     fill_mask(mask, nd, axes)
-    if build_plan(&p, x, y, None, mask, True) < 0:
+    if walk_arrays(&w, x, y, None, mask, &RULES) < 0:
         # reduced axes that do not share one stride: compute on one copy
         outer = [i for i in range(nd) if i not in axes]
         perm = outer + list(axes)
         xc = reduced_copy(x, axes)
         yc = elementwise_lse(op, xc, xc.ndim - 1, None, n_threads)
         y.transpose(perm)[...] = yc.reshape((<object>x).transpose(perm).shape)
-    elif p.path != PATH_EMPTY:
-        run_any(&p, op, x, y, nt)
+    elif w.path != WALK_EMPTY:
+        run_any(&w, op, x, y, nt)
     if target is not None:
         return finish_target(y.reshape((<object>target).shape), target)  # out itself
     return y[0] if scalar else y
