@@ -35,10 +35,13 @@ from cython cimport floating
 from libc.math cimport INFINITY, isinf
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 
-from crossent._csrc cimport CX_TILE_W
-from crossent._csrc_ce cimport cx_ce_table, cx_pairwise_sum, cx_psum, cx_psum_init, cx_psum_push, cx_psum_result
+from crossent._csrc cimport (
+    CX_TILE_W, cx_pairwise_sum, cx_psum, cx_psum_init, cx_psum_push, cx_psum_result,
+)
+from crossent._csrc_ce cimport cx_ce_table
 from crossent._walk cimport (
     Walk, WalkRules, Parts, MAXD, MAXOP, WALK_ACROSS, task_fn, build_walk, run_tasks,
+    operand_strides,
     row_offsets, tile_offsets, task_range, span_offsets, red_stride,
     parts_init, parts_free, parts_sum, parts_flags,
 )
@@ -79,18 +82,6 @@ cdef enum Op:
     OP_CE = 0           # cross_entropy, class indices
     OP_CE_PROB = 1      # cross_entropy, class probabilities
     OP_NLL = 2          # nll_loss
-
-cdef int elem_strides(cnp.ndarray a, Py_ssize_t *out) noexcept:
-    """Strides of a in elements; -1 if one is not a multiple of the item size."""
-    cdef int i
-    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(a)
-    cdef cnp.npy_intp *s = cnp.PyArray_STRIDES(a)
-    for i in range(cnp.PyArray_NDIM(a)):
-        if s[i] % item:
-            return -1
-        out[i] = s[i] // item
-    return 0
-
 
 # ================================================================== labels ===
 
@@ -581,9 +572,7 @@ cdef object class_loss(Op op, object input, object target, object weight, object
         if (<object>t).shape != (<object>x).shape:
             raise ValueError(f"probability target must have input's shape {(<object>x).shape}, "
                              f"got {(<object>t).shape}")
-        elem_strides(t, ts)  # whole elements: as_float_array made t walkable
-        for d in range(nd):
-            st[1][d] = ts[d]
+        operand_strides(t, nd, shape, st[1])  # whole elements: as_float_array made t walkable
     else:
         bad_shape = cnp.PyArray_NDIM(t) != nd - 1
         if not bad_shape:
@@ -597,13 +586,13 @@ cdef object class_loss(Op op, object input, object target, object weight, object
         if not cnp.PyArray_ISNOTSWAPPED(t):
             t = t.astype(t.dtype.newbyteorder("="))
         t = walkable(t)
-        elem_strides(t, ts)
+        operand_strides(t, nd - 1, cnp.PyArray_DIMS(t), ts)
         for d in range(nd):
             if d != k:
                 st[1][d] = ts[d - (d > k)]
 
     # input strides (a copy only for strides that are not whole elements)
-    elem_strides(x, st[0])  # whole elements: float_input made x walkable
+    operand_strides(x, nd, shape, st[0])  # whole elements: float_input made x walkable
 
     # outputs: the caller's buffers, or the gradient in input's memory order and the
     # per-row losses in C order (the kernels write a class row after reading it, so a
@@ -619,14 +608,14 @@ cdef object class_loss(Op op, object input, object target, object weight, object
                            (input, target, weight), names, False)
             if op == OP_NLL:
                 g.fill(0)  # NLL writes the label entries only
-        elem_strides(g, st[2])
+        operand_strides(g, nd, shape, st[2])
     if red == RED_NONE:
         rshape = tuple([shape[d] for d in range(nd) if d != k])
         if out is None:
             lout = np.empty(rshape, dtype=x.dtype)
         else:
             lout = out_target(out, rshape, x.dtype, "out", (input, target, weight), names, False)
-        elem_strides(lout, ts)
+        operand_strides(lout, nd - 1, cnp.PyArray_DIMS(lout), ts)
         for d in range(nd):
             if d != k:
                 st[3][d] = ts[d - (d > k)]
@@ -895,7 +884,7 @@ cdef cnp.ndarray broadcast_side(object value, str name, cnp.ndarray x):
 
 
 cdef int fill_strides(cnp.ndarray a, Py_ssize_t *out) except -1:
-    if elem_strides(a, out) < 0:
+    if operand_strides(a, cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), out) < 0:
         raise ValueError("internal: strides not a multiple of the item size")
     return 0
 

@@ -18,6 +18,14 @@ cdef extern from "crossent.h" nogil:
     ctypedef struct cx_pairwise_stack:
         pass
 
+    # the one pairwise sum (crossent.h): over an array, and over a stream of doubles
+    double cx_pairwise_sum(double *v, Py_ssize_t n) noexcept
+    ctypedef struct cx_psum:
+        pass
+    void cx_psum_init(cx_psum *p) noexcept
+    void cx_psum_push(cx_psum *p, double x) noexcept
+    double cx_psum_result(const cx_psum *p) noexcept
+
     cx_lse_acc cx_lse_combine(cx_lse_acc a, cx_lse_acc b) noexcept
     double cx_lse_value(cx_lse_acc a) noexcept
     double cx_lse_wvalue(cx_lse_wacc a, double *sign) noexcept

@@ -19,10 +19,3 @@ cdef extern from "crossent.h" nogil:
         double (*ce_row_public_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t, double *, Py_ssize_t, double) noexcept nogil
 
     void cx_ce_table_init(cx_ce_table *t) noexcept
-    double cx_pairwise_sum(double *v, Py_ssize_t n) noexcept
-
-    ctypedef struct cx_psum:
-        pass
-    void cx_psum_init(cx_psum *p) noexcept
-    void cx_psum_push(cx_psum *p, double x) noexcept
-    double cx_psum_result(const cx_psum *p) noexcept

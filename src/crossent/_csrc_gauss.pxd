@@ -39,7 +39,6 @@ cdef extern from "crossent.h" nogil:
     void cx_sum3_init(cx_sum3_stack *st) noexcept
     void cx_sum3_push(cx_sum3_stack *st, const double *s) noexcept
     void cx_sum3_result(const cx_sum3_stack *st, double *out) noexcept
-    double cx_pairwise_sum(double *v, Py_ssize_t n) noexcept
 
     ctypedef struct cx_gauss_table:
         int isa

@@ -34,7 +34,7 @@ from cython cimport floating
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
-from crossent._csrc cimport CX_BLOCK, CX_GROUP_LEN
+from crossent._csrc cimport CX_BLOCK, CX_GROUP_LEN, cx_pairwise_sum
 from crossent._walk cimport (
     Walk, WalkRules, Parts, MAXD, MAXOP, WALK_EMPTY, WALK_ROWS, WALK_GROUPS, WALK_ACROSS,
     build_walk, operand_strides, run_tasks, add_offsets, row_offsets, span_offsets,
@@ -42,7 +42,7 @@ from crossent._walk cimport (
 )
 from crossent._csrc_gauss cimport (
     cx_gauss_prm, cx_gauss_table, cx_sum3_stack, cx_sum3_init,
-    cx_sum3_push, cx_sum3_result, cx_pairwise_sum,
+    cx_sum3_push, cx_sum3_result,
     CX_GK_MSE, CX_GK_POISSON_LOG, CX_GK_POISSON_RATE, CX_GK_TORCH, CX_GK_VAR,
     CX_GK_LOGVAR, CX_GK_STD, CX_GK_PROFILED, CX_GK_L1, CX_GK_SMOOTH_L1, CX_GK_HUBER,
     CX_GK_BCE, CX_GF_NEGATIVE, CX_GF_RANGE_INPUT, CX_GF_RANGE_TARGET,

@@ -4,7 +4,7 @@ cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 
-from crossent._csrc_ce cimport cx_pairwise_sum
+from crossent._csrc cimport cx_pairwise_sum
 
 cnp.import_array()
 
