@@ -38,9 +38,9 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow
 from crossent._csrc cimport (
     CX_TILE_W, cx_pairwise_sum, cx_psum, cx_psum_init, cx_psum_push, cx_psum_result,
 )
-from crossent._csrc_ce cimport cx_ce_table
+from crossent._csrc_ce cimport cx_ce_table, cx_nll_term
 from crossent._walk cimport (
-    Walk, WalkRules, Parts, MAXD, MAXOP, WALK_ACROSS, task_fn, build_walk, run_tasks,
+    Walk, WalkRules, Parts, MAXD, MAXOP, WALK_ACROSS, build_walk, run_tasks,
     operand_strides,
     row_offsets, tile_offsets, task_range, span_offsets, red_stride,
     parts_init, parts_free, parts_sum, parts_flags,
@@ -148,6 +148,7 @@ cdef int label_kind(cnp.ndarray t) noexcept:
 
 cdef struct Args:
     bint f32
+    bint labels_only            # the label pass alone (validation and weight sum)
     const void *x
     const void *tgt             # labels (OP_CE, OP_NLL) or probabilities (OP_CE_PROB)
     void *g                     # gradient, or NULL
@@ -163,13 +164,6 @@ cdef struct Args:
     double *part_loss           # per task
     double *part_w              # per task: sum of the label weights
     int *part_bad               # per task: an out-of-range label seen
-
-
-cdef inline double nll_value(double wy, double xy) noexcept nogil:
-    # -w_y x_y, with 0 * inf = 0
-    if wy == 0.0 and isinf(xy):
-        return 0.0
-    return -(wy * xy)
 
 
 cdef void task_rows(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
@@ -209,7 +203,7 @@ cdef void task_rows(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) 
             else:
                 wy = <double>cw[y] if cw != NULL else 1.0
                 if a.op == OP_NLL:
-                    loss = nll_value(wy, <double>x[off[0] + y * red_stride(w, 0)])
+                    loss = cx_nll_term(wy, <double>x[off[0] + y * red_stride(w, 0)])
                     if gr != NULL:
                         gr[y * red_stride(w, 2)] = <floating>(-wy * a.gscale)
                 elif floating is float:
@@ -264,7 +258,7 @@ cdef void task_across(const Walk *w, const Args *a, Py_ssize_t t, floating dummy
             for j in range(nr):
                 y = ys[j]
                 if y >= 0:
-                    loss[j] = nll_value(wb[j], <double>x[off[0] + y * red_stride(w, 0) + j * w.st[0][last]])
+                    loss[j] = cx_nll_term(wb[j], <double>x[off[0] + y * red_stride(w, 0) + j * w.st[0][last]])
                     if gr != NULL:
                         gr[y * red_stride(w, 2) + j * w.st[2][last]] = <floating>(-wb[j] * a.gscale)
                 else:
@@ -311,33 +305,29 @@ cdef void task_labels(const Walk *w, const Args *a, Py_ssize_t t, floating dummy
     a.part_bad[t] = bad
 
 
-cdef void run_rows(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
-    if (<Args *>a).f32:
-        task_rows(w, <Args *>a, t, <float>0)
+cdef inline void dispatch(const Walk *w, const Args *a, Py_ssize_t t,
+                          floating dummy) noexcept nogil:
+    if a.labels_only:
+        task_labels(w, a, t, dummy)
+    elif w.path == WALK_ACROSS:
+        task_across(w, a, t, dummy)
     else:
-        task_rows(w, <Args *>a, t, <double>0)
+        task_rows(w, a, t, dummy)
 
 
-cdef void run_across(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+cdef void run_task(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    """The walker's task function: this pass's task kind, in the input's dtype."""
     if (<Args *>a).f32:
-        task_across(w, <Args *>a, t, <float>0)
+        dispatch(w, <Args *>a, t, <float>0)
     else:
-        task_across(w, <Args *>a, t, <double>0)
-
-
-cdef void run_labels(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
-    if (<Args *>a).f32:
-        task_labels(w, <Args *>a, t, <float>0)
-    else:
-        task_labels(w, <Args *>a, t, <double>0)
+        dispatch(w, <Args *>a, t, <double>0)
 
 
 cdef int run_class(const Walk *w, Args *a, int nthreads, bint labels_only) except -1:
     """One walk of the class-axis kernel (or of the label pass alone), GIL released."""
-    cdef task_fn fn = run_labels if labels_only else (
-        run_across if w.path == WALK_ACROSS else run_rows)
+    a.labels_only = labels_only
     with nogil:
-        run_tasks(w, fn, a, nthreads, False)
+        run_tasks(w, run_task, a, nthreads, False)
     return 0
 
 

@@ -19,3 +19,4 @@ cdef extern from "crossent.h" nogil:
         double (*ce_row_public_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t, double *, Py_ssize_t, double) noexcept nogil
 
     void cx_ce_table_init(cx_ce_table *t) noexcept
+    double cx_nll_term(double w, double x) noexcept

@@ -39,6 +39,7 @@ cdef extern from "crossent.h" nogil:
     void cx_sum3_init(cx_sum3_stack *st) noexcept
     void cx_sum3_push(cx_sum3_stack *st, const double *s) noexcept
     void cx_sum3_result(const cx_sum3_stack *st, double *out) noexcept
+    double cx_profiled_setup(cx_gauss_prm *P, double S, Py_ssize_t n, int shift) noexcept
 
     ctypedef struct cx_gauss_table:
         int isa

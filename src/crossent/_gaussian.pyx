@@ -42,7 +42,7 @@ from crossent._walk cimport (
 )
 from crossent._csrc_gauss cimport (
     cx_gauss_prm, cx_gauss_table, cx_sum3_stack, cx_sum3_init,
-    cx_sum3_push, cx_sum3_result,
+    cx_sum3_push, cx_sum3_result, cx_profiled_setup,
     CX_GK_MSE, CX_GK_POISSON_LOG, CX_GK_POISSON_RATE, CX_GK_TORCH, CX_GK_VAR,
     CX_GK_LOGVAR, CX_GK_STD, CX_GK_PROFILED, CX_GK_L1, CX_GK_SMOOTH_L1, CX_GK_HUBER,
     CX_GK_BCE, CX_GF_NEGATIVE, CX_GF_RANGE_INPUT, CX_GF_RANGE_TARGET,
@@ -82,7 +82,6 @@ cdef WalkRules SUMMED_RULES = {"task_len": CX_GROUP_LEN, "max_rpt": 1 << 60,
                                "group_len": CX_GROUP_LEN, "tile": TW, "across_short": 0,
                                "across_width": 16, "across_len": ACROSS_LEN, "nkey": 3}
 
-cdef double LOG_2PI = math.log(2.0 * math.pi)
 cdef double TWO_600 = 2.0 ** 600
 cdef double TWO_M600 = 2.0 ** -600
 cdef double TINY_SUM = 2.0 ** -968
@@ -1482,7 +1481,7 @@ cdef object profiled_nll(object x0, object t0, tuple shape, Py_ssize_t n,
     targets of out= / grad_out= (or None)."""
     cdef cx_gauss_prm P
     cdef int shift = 0
-    cdef double S, su, log_s2, mean_loss
+    cdef double S, mean_loss
     init_prm(&P, CX_GK_MSE, False, reduction, n)
     none = reduction == "none"
     if n == 0:
@@ -1519,9 +1518,8 @@ cdef object profiled_nll(object x0, object t0, tuple shape, Py_ssize_t n,
         else:
             g = np.full(x0.shape, np.nan, dtype)
         return result(loss, out), result(filled(gxy, g), grad_out)
-    su = S / n
-    log_s2 = math.log(su) - 2 * shift * math.log(2.0)
-    mean_loss = 0.5 * (LOG_2PI + log_s2 + 1.0)
+    init_prm(&P, CX_GK_PROFILED, return_grad, reduction, n)
+    mean_loss = cx_profiled_setup(&P, S, n, shift)
     if reduction == "mean":
         value = dtype.type(mean_loss)
     elif reduction == "sum":
@@ -1532,12 +1530,6 @@ cdef object profiled_nll(object x0, object t0, tuple shape, Py_ssize_t n,
     if not none and not return_grad:
         return value
     # pass 2 (light): the elementwise losses and/or the gradient r / sigma2
-    init_prm(&P, CX_GK_PROFILED, return_grad, reduction, n)
-    P.shift = shift
-    P.rscale = 1.0 if shift == 0 else (TWO_600 if shift > 0 else TWO_M600)
-    P.su = su
-    P.inv_su = 1.0 / su
-    P.log_norm = 0.5 * (LOG_2PI + log_s2)
     loss = (lo if lo is not None else empty_like_layout(shape, dtype, [x0, t0])) \
         if none else None
     gx = (gxy if gxy is not None else empty_like_layout(x0.shape, dtype, [x0])) \

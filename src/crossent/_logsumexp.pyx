@@ -86,7 +86,16 @@ cdef inline cx_lse_acc repeated(cx_lse_acc acc, Py_ssize_t k) noexcept nogil:
     return acc
 
 
+cdef enum Task:
+    TASK_ROWS = 0
+    TASK_ACROSS = 1
+    TASK_GROUP = 2          # long rows, pass 1: the groups' partials
+    TASK_GROUP_WRITE = 3    # long rows, pass 2 (softmax, log_softmax): the groups written
+    TASK_WEIGHTED = 4       # logsumexp with weights b
+
+
 cdef struct Args:
+    Task task
     Op op
     bint f32
     const void *x           # operand 0
@@ -197,41 +206,26 @@ cdef void task_weighted(const Walk *w, const Args *a, Py_ssize_t t, floating dum
     (<floating *>a.sgn)[off[1]] = <floating>sign
 
 
-# the task functions the walker runs (one per task kind, either dtype)
-
-cdef void run_rows(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
-    if (<Args *>a).f32:
-        task_rows(w, <Args *>a, t, <float>0)
+cdef inline void dispatch(const Walk *w, const Args *a, Py_ssize_t t,
+                          floating dummy) noexcept nogil:
+    if a.task == TASK_ROWS:
+        task_rows(w, a, t, dummy)
+    elif a.task == TASK_ACROSS:
+        task_across(w, a, t, dummy)
+    elif a.task == TASK_GROUP:
+        task_group(w, a, t, dummy)
+    elif a.task == TASK_GROUP_WRITE:
+        task_group_write(w, a, t, dummy)
     else:
-        task_rows(w, <Args *>a, t, <double>0)
+        task_weighted(w, a, t, dummy)
 
 
-cdef void run_across(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+cdef void run_task(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
+    """The walker's task function: this pass's task kind, in the input's dtype."""
     if (<Args *>a).f32:
-        task_across(w, <Args *>a, t, <float>0)
+        dispatch(w, <Args *>a, t, <float>0)
     else:
-        task_across(w, <Args *>a, t, <double>0)
-
-
-cdef void run_group(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
-    if (<Args *>a).f32:
-        task_group(w, <Args *>a, t, <float>0)
-    else:
-        task_group(w, <Args *>a, t, <double>0)
-
-
-cdef void run_group_write(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
-    if (<Args *>a).f32:
-        task_group_write(w, <Args *>a, t, <float>0)
-    else:
-        task_group_write(w, <Args *>a, t, <double>0)
-
-
-cdef void run_weighted_row(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
-    if (<Args *>a).f32:
-        task_weighted(w, <Args *>a, t, <float>0)
-    else:
-        task_weighted(w, <Args *>a, t, <double>0)
+        dispatch(w, <Args *>a, t, <double>0)
 
 
 cdef void combine_groups(const Walk *w, Args *a, floating dummy) noexcept nogil:
@@ -262,13 +256,15 @@ cdef int run_groups(const Walk *w, Args *a, int nthreads) except -1 nogil:
         free(a.rowacc)
         with gil:
             raise MemoryError()
-    run_tasks(w, run_group, a, nthreads, False)
+    a.task = TASK_GROUP
+    run_tasks(w, run_task, a, nthreads, False)
     if a.f32:
         combine_groups(w, a, <float>0)
     else:
         combine_groups(w, a, <double>0)
     if a.op != OP_LSE:
-        run_tasks(w, run_group_write, a, nthreads, False)
+        a.task = TASK_GROUP_WRITE
+        run_tasks(w, run_task, a, nthreads, False)
     free(a.parts)
     free(a.rowacc)
     return 0
@@ -287,10 +283,9 @@ cdef int run(const Walk *w, Op op, bint f32, const void *x, void *y, int nthread
     a.rep = rep
     if w.path == WALK_GROUPS:
         return run_groups(w, &a, nthreads)
-    if w.path == WALK_ROWS:
-        run_tasks(w, run_rows, &a, nthreads, False)
-    elif w.path == WALK_ACROSS:
-        run_tasks(w, run_across, &a, nthreads, False)
+    if w.path == WALK_ROWS or w.path == WALK_ACROSS:
+        a.task = TASK_ROWS if w.path == WALK_ROWS else TASK_ACROSS
+        run_tasks(w, run_task, &a, nthreads, False)
     return 0
 
 
@@ -306,7 +301,8 @@ cdef int run_weighted(const Walk *w, bint f32, const void *x, const void *b, voi
     a.b = b
     a.sgn = sgn
     a.rep = rep
-    run_tasks(w, run_weighted_row, &a, nthreads, False)
+    a.task = TASK_WEIGHTED
+    run_tasks(w, run_task, &a, nthreads, False)
     return 0
 
 

@@ -58,14 +58,32 @@ cdef struct Parts:
     double dstack[PART_STACK]
     int fstack[PART_STACK]
 
-cdef int operand_strides(cnp.ndarray a, int nd, const cnp.npy_intp *shape,
-                         Py_ssize_t *out) noexcept
 cdef int run_tasks(const Walk *w, task_fn fn, void *args, int nthreads,
                    bint dynamic) noexcept nogil
 cdef int parts_init(Parts *p, Py_ssize_t ntasks, int nslot) except -1
 cdef void parts_free(Parts *p) noexcept
 cdef double parts_sum(Parts *p, int slot) noexcept nogil
 cdef int parts_flags(const Parts *p) noexcept nogil
+
+
+cdef inline int operand_strides(cnp.ndarray a, int nd, const cnp.npy_intp *shape,
+                         Py_ssize_t *out) noexcept:
+    """a's element strides as broadcast against `shape` (0 on its size-1 and missing
+    leading dims); -1 when a stride is not a whole number of elements."""
+    cdef int d, ad, off = nd - cnp.PyArray_NDIM(a)
+    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(a), s
+    cdef const cnp.npy_intp *ash = cnp.PyArray_DIMS(a)
+    cdef const cnp.npy_intp *ast = cnp.PyArray_STRIDES(a)
+    for d in range(nd):
+        ad = d - off
+        if ad < 0 or ash[ad] == 1:
+            out[d] = 0
+            continue
+        s = ast[ad]
+        if s % item:
+            return -1
+        out[d] = s // item
+    return 0
 
 
 cdef inline Py_ssize_t iabs(Py_ssize_t v) noexcept nogil:

@@ -9,26 +9,6 @@ from crossent._csrc cimport cx_pairwise_sum
 cnp.import_array()
 
 
-cdef int operand_strides(cnp.ndarray a, int nd, const cnp.npy_intp *shape,
-                         Py_ssize_t *out) noexcept:
-    """a's element strides as broadcast against `shape` (0 on its size-1 and missing
-    leading dims); -1 when a stride is not a whole number of elements."""
-    cdef int d, ad, off = nd - cnp.PyArray_NDIM(a)
-    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(a), s
-    cdef const cnp.npy_intp *ash = cnp.PyArray_DIMS(a)
-    cdef const cnp.npy_intp *ast = cnp.PyArray_STRIDES(a)
-    for d in range(nd):
-        ad = d - off
-        if ad < 0 or ash[ad] == 1:
-            out[d] = 0
-            continue
-        s = ast[ad]
-        if s % item:
-            return -1
-        out[d] = s // item
-    return 0
-
-
 cdef int run_tasks(const Walk *w, task_fn fn, void *args, int nthreads,
                    bint dynamic) noexcept nogil:
     """fn over every task: serial, or a prange (static, or dynamic so that a thread
