@@ -271,38 +271,26 @@ cdef int run_groups(const Walk *w, Args *a, int nthreads) except -1 nogil:
 
 
 cdef int run(const Walk *w, Op op, bint f32, const void *x, void *y, int nthreads,
-             Py_ssize_t rep=1) except -1 nogil:
-    """One walk of logsumexp / log_softmax / softmax."""
+             Py_ssize_t rep=1, const void *b=NULL, void *sgn=NULL) except -1 nogil:
+    """One walk of logsumexp / log_softmax / softmax; with weights b (OP_LSE, rows of
+    one task each), log |sum b exp(x)| and its sign in sgn (y's layout; an empty row
+    gives -inf with sign 0 through the same kernel)."""
     cdef Args a
     a.op = op
-    a.f32 = f32
-    a.x = x
-    a.y = y
-    a.b = NULL
-    a.sgn = NULL
-    a.rep = rep
-    if w.path == WALK_GROUPS:
-        return run_groups(w, &a, nthreads)
-    if w.path == WALK_ROWS or w.path == WALK_ACROSS:
-        a.task = TASK_ROWS if w.path == WALK_ROWS else TASK_ACROSS
-        run_tasks(w, run_task, &a, nthreads, False)
-    return 0
-
-
-cdef int run_weighted(const Walk *w, bint f32, const void *x, const void *b, void *y,
-                      void *sgn, int nthreads, Py_ssize_t rep) except -1 nogil:
-    """Rows of log |sum b exp(x)| with signs; y and sgn share one layout (an
-    empty row gives -inf with sign 0 through the same kernel)."""
-    cdef Args a
-    a.op = OP_LSE
     a.f32 = f32
     a.x = x
     a.y = y
     a.b = b
     a.sgn = sgn
     a.rep = rep
-    a.task = TASK_WEIGHTED
-    run_tasks(w, run_task, &a, nthreads, False)
+    if b != NULL:
+        a.task = TASK_WEIGHTED
+    elif w.path == WALK_GROUPS:
+        return run_groups(w, &a, nthreads)
+    else:
+        a.task = TASK_ROWS if w.path == WALK_ROWS else TASK_ACROSS
+    if w.path != WALK_EMPTY:
+        run_tasks(w, run_task, &a, nthreads, False)
     return 0
 
 
@@ -460,7 +448,7 @@ cdef tuple reduce_lse_weighted(cnp.ndarray x, cnp.ndarray b, tuple axes, object 
         sgn.fill(0)
     else:
         with nogil:
-            run_weighted(&w, f32, xd, bd, yd, sd, nt, rep)
+            run(&w, OP_LSE, f32, xd, yd, nt, rep, bd, sd)
     return y, sgn
 
 
