@@ -7,6 +7,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import scipy.special
 
 import crossent
 from crossent import reference
@@ -169,7 +170,6 @@ def test_partial_overlap_refused_before_conversion(source_dtype):
 
 
 def test_softmax_of_0d_input():
-    import scipy.special
     for axis in (0, -1, None):
         assert crossent.softmax(np.asarray(2.0), axis=axis) == 1.0
         assert crossent.log_softmax(np.asarray(2.0), axis=axis) == 0.0
@@ -204,3 +204,22 @@ def test_cross_entropy_infinite_probability_target_is_inf_not_nan():
     x = np.array([[0.0, -np.inf]])
     assert np.isnan(crossent.cross_entropy(x, np.array([[np.inf, 0.0]])))
     assert np.isnan(reference.cross_entropy(x, np.array([[np.inf, 0.0]])))
+
+
+def test_logsumexp_python_ints_a_and_b_compute_in_float64():
+    """A fuzz finding (tools/fuzz_long.sh 1500): with a and b both Python ints, the
+    promoted dtype was int64 (two weak scalars), so the kernel read int64 bits as
+    float64 -- logsumexp(0, b=0, return_sign=True) gave (-4503599627370496, 0) and
+    without return_sign a ValueError.  Python ints alone compute in float64, as
+    SciPy."""
+    res, sgn = crossent.logsumexp(0, b=0, return_sign=True)
+    assert res.dtype == np.float64 and res == -np.inf and sgn == 0.0
+    assert crossent.logsumexp(0, b=0) == -np.inf == scipy.special.logsumexp(0, b=0)
+    value = crossent.logsumexp(2, b=3)
+    assert value.dtype == np.float64
+    assert value == pytest.approx(2.0 + np.log(3.0), rel=1e-15)
+    assert value == pytest.approx(scipy.special.logsumexp(2, b=3), rel=1e-15)
+    res, sgn = crossent.logsumexp([1, 2], b=-1, return_sign=True)  # int list, int b
+    assert res.dtype == np.float64 and sgn == -1.0
+    assert res == pytest.approx(reference.logsumexp(np.array([1.0, 2.0]), b=-1.0,
+                                                    return_sign=True)[0], rel=1e-15)

@@ -629,6 +629,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
             else as_float_array(np.empty(0, x0.dtype), "a").dtype,
             b if isinstance(b, (int, float)) and not isinstance(b, bool)
             else as_float_array(np.empty(0, b0.dtype), "b").dtype)
+        if dt.kind != "f":  # Python ints alone
+            dt = np.dtype(np.float64)
         try:
             x0, b0 = np.broadcast_arrays(x0, b0)
         except ValueError as exc:
