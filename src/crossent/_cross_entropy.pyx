@@ -40,7 +40,7 @@ from crossent._csrc cimport (
 )
 from crossent._csrc_ce cimport cx_ce_table, cx_nll_term
 from crossent._walk cimport (
-    Walk, WalkRules, Parts, MAXD, MAXOP, WALK_ACROSS, build_walk, run_tasks,
+    Walk, WalkRules, Parts, MAXD, MAXOP, WALK_ACROSS, build_walk, walk_arrays, run_tasks,
     operand_strides,
     row_offsets, tile_offsets, task_range, span_offsets, red_stride,
     parts_init, parts_free, parts_sum, parts_flags,
@@ -62,7 +62,6 @@ cdef enum:
     SHORT_ROW = 32      # rows shorter than this go across rows
     ROW_TASK = 8192     # elements per task on the row path (shape-derived)
     MAX_RPT = 256       # rows per task at most
-    EW_NOP = 6          # elementwise operands
     EW_RUN = 8192       # elements per elementwise task
 
 # the class losses: many rows per task, short or strided rows side by side; nll_loss
@@ -873,12 +872,6 @@ cdef cnp.ndarray broadcast_side(object value, str name, cnp.ndarray x):
                          f"shape {(<object>x).shape}") from exc
 
 
-cdef int fill_strides(cnp.ndarray a, Py_ssize_t *out) except -1:
-    if operand_strides(a, cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), out) < 0:
-        raise ValueError("internal: strides not a multiple of the item size")
-    return 0
-
-
 cdef cnp.ndarray sum_to_shape(cnp.ndarray g, tuple shape):
     """A gradient of the broadcast shape summed back to `shape` (in float64, rounded
     once to g's dtype), as autograd does."""
@@ -895,7 +888,6 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
                              object out_buf, object grad_buf, tuple callers):
     cdef int nd = cnp.PyArray_NDIM(x), i, d
     cdef int xnd = nd   # input's own dims (batchmean's divisor, a 0-d gradient)
-    cdef Py_ssize_t st[EW_NOP][MAXD]
     cdef bint is_f32 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT
     cdef Py_ssize_t n
     cdef double divisor, total, value
@@ -910,16 +902,6 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
         t = np.broadcast_to(t, bshape)
         nd = len(bshape)
     n = cnp.PyArray_SIZE(x)
-    for i in range(EW_NOP):
-        for d in range(nd):
-            st[i][d] = 0
-    # every array arrives walkable (float_input, as_float_array, broadcast_side)
-    fill_strides(x, st[0])
-    fill_strides(t, st[1])
-    if wv is not None:
-        fill_strides(wv, st[2])
-    if pw is not None:
-        fill_strides(pw, st[3])
     cdef cnp.ndarray out = None
     cdef cnp.ndarray g = None
     # the caller's buffers: the kernels may read an element again after writing it
@@ -932,7 +914,6 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
             out = np.empty_like(x)
         elif out is None:
             out = np.empty_like(t0) if (<object>t0).shape == bshape else np.empty(bshape, x.dtype)
-        fill_strides(out, st[4])
     if rg:
         # a gradient with respect to a broadcast input (kl_div only) is computed at the
         # broadcast shape and summed back with NumPy below: kl_div's gradient (-t or
@@ -944,7 +925,6 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
         else:
             out_target(grad_buf, xshape, x.dtype, "grad_out", callers, names, False)  # checks
             g = np.empty(bshape, x.dtype)
-        fill_strides(g, st[5])
     if red == RED_BATCHMEAN:
         # torch divides by input.size(0), input's own first dim, not the broadcast one
         divisor = <double>(xshape[0] if xnd else 1)
@@ -954,11 +934,8 @@ cdef object elementwise_loss(bint kl, cnp.ndarray x, cnp.ndarray t, cnp.ndarray 
         divisor = 1.0
 
     cdef Walk w
-    cdef int is_red[MAXD]
-    for d in range(nd):
-        is_red[d] = 1
-    build_walk(&w, nd, cnp.PyArray_DIMS(x), EW_NOP, <const Py_ssize_t (*)[MAXD]>st, is_red,
-               &ELEMENTWISE_RULES)
+    # every array arrives walkable (float_input, as_float_array, broadcast_side)
+    walk_arrays(&w, [x, t, wv, pw, out, g], nd, cnp.PyArray_DIMS(x), NULL, &ELEMENTWISE_RULES)
     cdef int nthreads = resolve_threads(n_threads, n)
     cdef EArgs a
     a.x = cnp.PyArray_DATA(x)

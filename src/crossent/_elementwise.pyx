@@ -4,7 +4,7 @@ import numpy as np
 cimport numpy as cnp
 from cython cimport floating
 from crossent._walk cimport (
-    Walk, WalkRules, MAXD, MAXOP, build_walk, operand_strides, run_tasks, task_range,
+    Walk, WalkRules, MAXD, MAXOP, walk_arrays, run_tasks, task_range,
     span_offsets,
 )
 
@@ -74,16 +74,9 @@ cdef void run_task(const Walk *w, void *a, Py_ssize_t t) noexcept nogil:
 cdef int run(Args *a, list arrays, n_threads) except -1:
     """One walk over the operands (broadcast to arrays[0]'s shape, the output last)."""
     cdef Walk w
-    cdef Py_ssize_t st[MAXOP][MAXD]
-    cdef int is_red[MAXD]
     cdef cnp.ndarray a0 = arrays[0]
-    cdef int nd = cnp.PyArray_NDIM(a0), k, d
-    cdef const cnp.npy_intp *shape = cnp.PyArray_DIMS(a0)
-    for k in range(len(arrays)):
-        operand_strides(<cnp.ndarray>arrays[k], nd, shape, st[k])  # walkable: whole elements
-    for d in range(nd):
-        is_red[d] = 1
-    build_walk(&w, nd, shape, len(arrays), <const Py_ssize_t (*)[MAXD]>st, is_red, &RULES)
+    # (every operand walkable: whole elements)
+    walk_arrays(&w, arrays, cnp.PyArray_NDIM(a0), cnp.PyArray_DIMS(a0), NULL, &RULES)
     cdef int nt = resolve_threads(n_threads, cnp.PyArray_SIZE(a0))
     a.f32 = cnp.PyArray_ITEMSIZE(a0) == 4
     with nogil:

@@ -37,7 +37,7 @@ from libc.string cimport memset
 from crossent._csrc cimport CX_BLOCK, CX_GROUP_LEN, cx_pairwise_sum
 from crossent._walk cimport (
     Walk, WalkRules, Parts, MAXD, MAXOP, WALK_EMPTY, WALK_ROWS, WALK_GROUPS, WALK_ACROSS,
-    build_walk, operand_strides, run_tasks, add_offsets, row_offsets, span_offsets,
+    walk_arrays, operand_strides, run_tasks, add_offsets, row_offsets, span_offsets,
     tile_offsets, task_range, parts_init, parts_free, parts_sum, parts_flags,
 )
 from crossent._csrc_gauss cimport (
@@ -337,17 +337,26 @@ cdef inline const void *data_or_null(object a):
     return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
-cdef int summed_grad(int gred, int nd, const cnp.npy_intp *dims,
-                     const Py_ssize_t (*st)[MAXD]) noexcept:
-    """gred if that gradient is summed over some dim (its stride 0 there), else -1
-    (it is written directly)."""
-    cdef int d
+cdef int summed_grad(int gred, list arrs, int nd, const cnp.npy_intp *dims,
+                     int *is_red) except -2:
+    """gred if that gradient is summed back (its stride is 0 along some dim of the
+    shape), else -1 (it is written directly); is_red: the dims it is summed over
+    (every dim for -1)."""
+    cdef Py_ssize_t st[MAXD]
+    cdef int d, any_red = 0
+    for d in range(nd):
+        is_red[d] = 1
     if gred < 0:
         return -1
+    operand_strides(<cnp.ndarray>arrs[gred], nd, dims, st)  # walkable: whole elements
     for d in range(nd):
-        if dims[d] != 1 and st[gred][d] == 0:
-            return gred
-    return -1
+        is_red[d] = st[d] == 0
+        any_red |= is_red[d] and dims[d] != 1
+    if not any_red:
+        for d in range(nd):
+            is_red[d] = 1
+        return -1
+    return gred
 
 
 cdef tuple engine(cx_gauss_prm *P, tuple shape, list arrs, int gred, int nt,
@@ -356,26 +365,17 @@ cdef tuple engine(cx_gauss_prm *P, tuple shape, list arrs, int gred, int nt,
     (arrs[gred]) summed back; returns (loss sum, flags).  `wsum` (a weighted kind given
     a weight): receives the sum of the weights over the broadcast shape."""
     cdef Walk w
-    cdef Py_ssize_t st[MAXOP][MAXD]
     cdef cnp.npy_intp dims[MAXD]
     cdef int is_red[MAXD]
-    cdef int nd = len(shape), d, k, flags
+    cdef int nd = len(shape), d, flags
     cdef GArgs a
     cdef Parts parts
     cdef double total, aux = 0.0
     for d in range(nd):
         dims[d] = shape[d]
-    for k in range(NOP):
-        if arrs[k] is None:
-            for d in range(nd):
-                st[k][d] = 0
-        else:
-            operand_strides(<cnp.ndarray>arrs[k], nd, dims, st[k])  # walkable: whole elements
-    gred = summed_grad(gred, nd, dims, <const Py_ssize_t (*)[MAXD]>st)
-    for d in range(nd):
-        is_red[d] = gred < 0 or st[gred][d] == 0
-    build_walk(&w, nd, dims, NOP, <const Py_ssize_t (*)[MAXD]>st, is_red,
-               &SUMMED_RULES if gred >= 0 else &RULES)
+    gred = summed_grad(gred, arrs, nd, dims, is_red)
+    # (every operand walkable: whole elements)
+    walk_arrays(&w, arrs, nd, dims, is_red, &SUMMED_RULES if gred >= 0 else &RULES)
     if w.path == WALK_EMPTY:
         if gred >= 0:
             arrs[gred].fill(0)  # sums over nothing

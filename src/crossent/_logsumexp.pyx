@@ -12,7 +12,8 @@ from crossent._csrc cimport (
 )
 from crossent._walk cimport (
     Walk, WalkRules, MAXD, MAXOP, WALK_EMPTY, WALK_ROWS, WALK_GROUPS, WALK_ACROSS,
-    build_walk, operand_strides, run_tasks, row_offsets, tile_offsets, red_stride,
+    build_walk, walk_arrays, operand_strides, run_tasks, row_offsets, tile_offsets,
+    task_range, red_stride,
 )
 from crossent._common cimport (
     resolve_threads, as_array_arg, as_float_array, normalize_axes, check_out, check_overlap,
@@ -171,21 +172,18 @@ cdef void task_across(const Walk *w, const Args *a, Py_ssize_t t, floating dummy
 
 cdef void task_group(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
     cdef Py_ssize_t off[MAXOP]
-    cdef Py_ssize_t start = (t % w.ngroups) * w.glen, sn = red_stride(w, 0)
-    row_offsets(w, t // w.ngroups, off)
-    a.parts[t] = group_acc(<const floating *>a.x + off[0] + start * sn,
-                           min(w.glen, w.n - start), sn)
+    cdef Py_ssize_t f0, f1, sn = red_stride(w, 0)
+    task_range(w, t, off, &f0, &f1)
+    a.parts[t] = group_acc(<const floating *>a.x + off[0] + f0 * sn, f1 - f0, sn)
 
 
 cdef void task_group_write(const Walk *w, const Args *a, Py_ssize_t t,
                            floating dummy) noexcept nogil:
     cdef Py_ssize_t off[MAXOP]
-    cdef Py_ssize_t start = (t % w.ngroups) * w.glen
-    row_offsets(w, t // w.ngroups, off)
-    write_row(a.op, <const floating *>a.x + off[0] + start * red_stride(w, 0),
-              min(w.glen, w.n - start), red_stride(w, 0),
-              <floating *>a.y + off[1] + start * red_stride(w, 1), red_stride(w, 1),
-              a.rowacc[t // w.ngroups])
+    cdef Py_ssize_t f0, f1, sn = red_stride(w, 0), yn = red_stride(w, 1)
+    task_range(w, t, off, &f0, &f1)
+    write_row(a.op, <const floating *>a.x + off[0] + f0 * sn, f1 - f0, sn,
+              <floating *>a.y + off[1] + f0 * yn, yn, a.rowacc[t // w.ngroups])
 
 
 cdef void task_weighted(const Walk *w, const Args *a, Py_ssize_t t, floating dummy) noexcept nogil:
@@ -294,23 +292,15 @@ cdef int run(const Walk *w, Op op, bint f32, const void *x, void *y, int nthread
     return 0
 
 
-cdef int walk_arrays(Walk *w, cnp.ndarray x, cnp.ndarray y, cnp.ndarray b,
-                     const int *is_red, const WalkRules *rules) noexcept:
-    """The walk of x (operand 0), y (1) and b (2, when not None); -1 when a stride is
-    not a whole number of elements or the reduced axes are not one stride (the
-    caller then copies once)."""
-    cdef Py_ssize_t st[MAXOP][MAXD]
-    cdef int nd = cnp.PyArray_NDIM(x), d
-    cdef const cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
-    if nd > MAXD or operand_strides(x, nd, shape, st[0]) or operand_strides(y, nd, shape, st[1]):
+cdef int walk_xyb(Walk *w, cnp.ndarray x, cnp.ndarray y, cnp.ndarray b,
+                  const int *is_red, const WalkRules *rules) except -2:
+    """The walk of x (operand 0), y (1) and b (2, or None); -1 when a stride is not a
+    whole number of elements or the reduced axes are not one stride (the caller then
+    copies once)."""
+    cdef int nd = cnp.PyArray_NDIM(x)
+    if walk_arrays(w, [x, y, b], nd, cnp.PyArray_DIMS(x), is_red, rules) < 0:
         return -1
-    if b is not None:
-        if operand_strides(b, nd, shape, st[2]):
-            return -1
-    else:
-        for d in range(nd):
-            st[2][d] = 0
-    return one_stride(w, nd, shape, st, is_red, rules)
+    return -1 if w.nd - w.nk > 1 else 0
 
 
 cdef inline int one_stride(Walk *w, int nd, const cnp.npy_intp *shape,
@@ -394,9 +384,9 @@ cdef object reduce_lse(cnp.ndarray x, object x0, tuple axes, bint keepdims, obje
     fill_mask(mask, nd, axes)
     cdef cnp.ndarray xw = x
     cdef Py_ssize_t rep = 1
-    if walk_arrays(&w, x, y, None, mask, &RULES) < 0:
+    if walk_xyb(&w, x, y, None, mask, &RULES) < 0:
         xw, _, rep = drop_repeats(x, None, axes)
-        if rep == 1 or walk_arrays(&w, xw, y, None, mask, &RULES) < 0:
+        if rep == 1 or walk_xyb(&w, xw, y, None, mask, &RULES) < 0:
             rep = 0
     if rep == 0:
         xc = reduced_copy(x, axes)
@@ -426,9 +416,9 @@ cdef tuple reduce_lse_weighted(cnp.ndarray x, cnp.ndarray b, tuple axes, object 
     cdef cnp.ndarray sgn = np.empty(keep_shape, dtype=x.dtype)
     fill_mask(mask, nd, axes)
     cdef Py_ssize_t rep = 1
-    if walk_arrays(&w, x, y, b, mask, &WEIGHTED_RULES) < 0:
+    if walk_xyb(&w, x, y, b, mask, &WEIGHTED_RULES) < 0:
         xw, bw, rep = drop_repeats(x, b, axes)
-        if rep == 1 or walk_arrays(&w, xw, y, bw, mask, &WEIGHTED_RULES) < 0:
+        if rep == 1 or walk_xyb(&w, xw, y, bw, mask, &WEIGHTED_RULES) < 0:
             rep = 0
         else:
             x, b = xw, bw
@@ -671,7 +661,7 @@ cdef object elementwise_lse(Op op, object x_in, object axis, object out, object 
     else:
         y = np.empty((<object>x).shape, dtype=x.dtype)
     fill_mask(mask, nd, axes)
-    if walk_arrays(&w, x, y, None, mask, &RULES) < 0:
+    if walk_xyb(&w, x, y, None, mask, &RULES) < 0:
         # reduced axes that do not share one stride: compute on one copy
         outer = [i for i in range(nd) if i not in axes]
         perm = outer + list(axes)

@@ -58,6 +58,8 @@ cdef struct Parts:
     double dstack[PART_STACK]
     int fstack[PART_STACK]
 
+cdef int walk_arrays(Walk *w, list arrays, int nd, const cnp.npy_intp *shape,
+                     const int *is_red, const WalkRules *rules) except -2
 cdef int run_tasks(const Walk *w, task_fn fn, void *args, int nthreads,
                    bint dynamic) noexcept nogil
 cdef int parts_init(Parts *p, Py_ssize_t ntasks, int nslot) except -1

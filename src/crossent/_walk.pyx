@@ -9,6 +9,29 @@ from crossent._csrc cimport cx_pairwise_sum
 cnp.import_array()
 
 
+cdef int walk_arrays(Walk *w, list arrays, int nd, const cnp.npy_intp *shape,
+                     const int *is_red, const WalkRules *rules) except -2:
+    """The walk of `arrays` (at most MAXOP operands broadcast against `shape`, None for
+    an absent one) over the dims is_red marks reduced (NULL: all of them, an
+    elementwise walk); -1, nothing built, when a stride is not a whole number of
+    elements."""
+    cdef Py_ssize_t st[MAXOP][MAXD]
+    cdef int all_red[MAXD]
+    cdef int k, d
+    for k in range(len(arrays)):
+        if arrays[k] is None:
+            for d in range(nd):
+                st[k][d] = 0
+        elif operand_strides(<cnp.ndarray>arrays[k], nd, shape, st[k]):
+            return -1
+    if is_red == NULL:
+        for d in range(nd):
+            all_red[d] = 1
+        is_red = all_red
+    build_walk(w, nd, shape, len(arrays), <const Py_ssize_t (*)[MAXD]>st, is_red, rules)
+    return 0
+
+
 cdef int run_tasks(const Walk *w, task_fn fn, void *args, int nthreads,
                    bint dynamic) noexcept nogil:
     """fn over every task: serial, or a prange (static, or dynamic so that a thread
